@@ -1,0 +1,3 @@
+from ncsweep.cli import main
+
+main()

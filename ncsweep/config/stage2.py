@@ -1,0 +1,68 @@
+"""Stage-2 (MaskGIT prior) and evaluation config. Defaults follow spec/method.md §2-§3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ncsweep.config.stage1 import RunConfig
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    hidden: int = 256
+    n_layers: int = 4
+    n_heads: int = 2
+    head_dim: int = 64
+    ff_ratio: int = 1
+    dropout: float = 0.0
+    p_uncond: float = 0.2
+    mask_schedule: str = "cosine"  # registry name
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    steps: int = 10
+    temperature: float = 1.0
+    gumbel_scale: float = 4.0
+    guidance: float = 1.0
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class PriorOptimConfig:
+    lr: float = 1e-3
+    weight_decay: float = 1e-3
+    batch_size: int = 256
+    epochs: int = 1000
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """The FCN that scores generated series (spec §3); also the CAS classifier's recipe."""
+
+    epochs: int = 1000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    seed: int = 0
+    cache_dir: str | None = None  # None → $NCSWEEP_CACHE, else ~/.cache/ncsweep/evaluators
+
+
+@dataclass(frozen=True)
+class GenEvalConfig:
+    is_splits: int = 10
+    n_fid: int = 0  # 0 = as many as the test split
+    cas_min_samples: int = 1000
+    cas_epochs: int = 1000
+
+
+@dataclass(frozen=True)
+class Stage2Config:
+    stage1: str = ""  # stage-1 run directory (holds checkpoint.pt); required
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    optim: PriorOptimConfig = field(default_factory=PriorOptimConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    eval: GenEvalConfig = field(default_factory=GenEvalConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    dataset: str | None = None  # if set, must match the stage-1 checkpoint's dataset

@@ -1,0 +1,34 @@
+"""Barlow Twins loss (Zbontar et al. 2021), as spec §1 states it."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def off_diagonal(c: Tensor) -> Tensor:
+    """The off-diagonal entries of a square matrix, flattened: (D, D) → (D² − D,)."""
+    d = c.shape[0]
+    return c.flatten()[:-1].view(d - 1, d + 1)[:, 1:].flatten()
+
+
+def standardise(z: Tensor, eps: float = 1e-8) -> Tensor:
+    """Each feature over the batch: (z − mean) / (unbiased std + eps). z: (B, D)."""
+    return (z - z.mean(dim=0)) / (z.std(dim=0) + eps)
+
+
+def cross_correlation(z1: Tensor, z2: Tensor) -> Tensor:
+    """C = Z1ᵀ Z2 / B of the standardised projections: (B, D) × (B, D) → (D, D)."""
+    if z1.shape != z2.shape or z1.dim() != 2 or z1.shape[0] < 2:
+        raise ValueError(
+            f"need two (B, D) tensors with B >= 2, got {tuple(z1.shape)}, {tuple(z2.shape)}"
+        )
+    return standardise(z1).T @ standardise(z2) / z1.shape[0]
+
+
+def barlow_twins(z1: Tensor, z2: Tensor, lambd: float = 0.005) -> Tensor:
+    """[Σ_i (1 − C_ii)² + λ Σ_{i≠j} C_ij²] / D: invariance plus redundancy reduction."""
+    c = cross_correlation(z1, z2)  # (D, D)
+    on_diag = (1 - torch.diagonal(c)).pow(2).sum()
+    off_diag = off_diagonal(c).pow(2).sum()
+    return (on_diag + lambd * off_diag) / c.shape[0]

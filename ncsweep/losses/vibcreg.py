@@ -1,0 +1,53 @@
+"""VIbCReg loss (Lee & Aune 2021, arXiv:2109.00783) on IterNorm-whitened projections (spec §1).
+
+Terms are named as in the paper: similarity (invariance), variance, covariance. Weights
+λ = μ = 25, ν = 100, and the 0.01 factor the thesis code applies to the total.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+SIM_WEIGHT = 25.0
+VAR_WEIGHT = 25.0
+COV_WEIGHT = 100.0
+SCALE = 0.01
+
+
+def variance_term(z: Tensor, eps: float = 1e-4) -> Tensor:
+    """mean_j relu(1 − sqrt(Var_j(z) + eps)), Var over the batch (unbiased). z: (B, D)."""
+    std = torch.sqrt(z.var(dim=0) + eps)  # (D,)
+    return F.relu(1 - std).mean()
+
+
+def covariance_term(z: Tensor) -> Tensor:
+    """Mean over all D² entries of the squared off-diagonal correlation-like matrix of z.
+
+    Each feature column is centred and L2-normalised over the batch, so the Gram matrix is the
+    feature correlation; the diagonal (always 1) is zeroed but still counted in the mean.
+    """
+    zn = F.normalize(z - z.mean(dim=0), p=2, dim=0)  # (B, D)
+    gram = zn.T @ zn  # (D, D)
+    off = gram - torch.diag_embed(torch.diagonal(gram))
+    return off.pow(2).mean()
+
+
+def vibcreg_terms(z1: Tensor, z2: Tensor) -> dict[str, Tensor]:
+    """The unweighted terms: ``sim``, ``var`` (both views summed), ``cov`` (both views summed)."""
+    if z1.shape != z2.shape or z1.dim() != 2 or z1.shape[0] < 2:
+        raise ValueError(
+            f"need two (B, D) tensors with B >= 2, got {tuple(z1.shape)}, {tuple(z2.shape)}"
+        )
+    return {
+        "sim": F.mse_loss(z1, z2),
+        "var": variance_term(z1) + variance_term(z2),
+        "cov": covariance_term(z1) + covariance_term(z2),
+    }
+
+
+def vibcreg(z1: Tensor, z2: Tensor) -> Tensor:
+    """0.01 · [25·sim + 25·(var1 + var2) + 100·(cov1 + cov2)] as a scalar."""
+    t = vibcreg_terms(z1, z2)
+    return SCALE * (SIM_WEIGHT * t["sim"] + VAR_WEIGHT * t["var"] + COV_WEIGHT * t["cov"])
