@@ -1,0 +1,89 @@
+"""``ncsweep train stage2``: the MaskGIT prior on a stage-1 checkpoint, then IS/FID/CAS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ncsweep.cli.common import print_final, progress_printer, user_errors
+
+# command-line flag → (section or None for top level, key) in Stage2Config
+_FLAGS = {
+    "stage1": (None, "stage1"),
+    "dataset": (None, "dataset"),
+    "epochs": ("optim", "epochs"),
+    "batch_size": ("optim", "batch_size"),
+    "seed": ("run", "seed"),
+    "checkpoint_every": ("run", "checkpoint_every"),
+    "device": ("run", "device"),
+    "threads": ("run", "num_threads"),
+    "evaluator_cache": ("evaluator", "cache_dir"),
+}
+
+
+def build_stage2_config(config_file: Path | None, flags: dict[str, Any]):
+    """Defaults ← YAML file (a Stage2Config mapping) ← explicit command-line flags."""
+    from ncsweep.config import Stage2Config, deep_merge, from_dict, load_yaml
+
+    base = load_yaml(config_file) if config_file else {}
+    changes: dict[str, Any] = {}
+    for flag, (section, key) in _FLAGS.items():
+        if flags.get(flag) is None:
+            continue
+        value = str(flags[flag]) if isinstance(flags[flag], Path) else flags[flag]
+        (changes.setdefault(section, {}) if section else changes)[key] = value
+    source = str(config_file) if config_file else "command line"
+    return from_dict(Stage2Config, deep_merge(base, changes), source)
+
+
+@click.command("stage2")
+@click.option(
+    "--stage1",
+    type=click.Path(path_type=Path),
+    help="Stage-1 run directory (or its checkpoint.pt).",
+)
+@click.option(
+    "--dataset", help="Expected dataset; an error if the stage-1 checkpoint holds another."
+)
+@click.option("--epochs", type=int, help="Prior training epochs (study: 1000).")
+@click.option("--batch-size", type=int, help="Batch size (study: 256).")
+@click.option("--seed", type=int, help="Random seed (same seed → same metrics on CPU).")
+@click.option("--checkpoint-every", type=int, help="Write OUT/checkpoint.pt every N epochs.")
+@click.option("--device", help="auto | cpu | cuda | cuda:N (auto: CUDA when available).")
+@click.option("--threads", type=int, help="torch CPU threads (0: torch's default).")
+@click.option(
+    "--evaluator-cache",
+    type=click.Path(path_type=Path),
+    help="Folder of cached FCN evaluators (else $NCSWEEP_CACHE/evaluators, else ~/.cache/ncsweep/evaluators).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="YAML with any Stage2Config keys (e.g. evaluator.epochs, eval.cas_epochs).",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
+@click.option(
+    "--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/checkpoint.pt."
+)
+def stage2(config_file: Path | None, out: Path, resume: bool, **flags: Any) -> None:
+    """Train the class-conditional MaskGIT prior on a frozen stage-1 tokenizer, then score
+    samples with IS, FID and CAS (the FCN evaluator is trained once per dataset and cached).
+
+    Progress goes to stderr; the final metrics are printed as one JSON object on the last
+    line of stdout and written to OUT/metrics.json.
+
+    \b
+    Example (CPU smoke run):
+      ncsweep train stage2 --stage1 runs/s1 --epochs 3 --out runs/s2 --config smoke.yaml
+    """
+    with user_errors():
+        cfg = build_stage2_config(config_file, flags)
+        from ncsweep.train.stage2 import run_stage2
+
+        keys = ("train/prior_loss", "val/prior_loss", "val/token_acc", "fid", "is_mean", "cas")
+        log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+        final = run_stage2(cfg, out, progress_printer(cfg.optim.epochs, keys), resume, log=log)
+    print_final(final)

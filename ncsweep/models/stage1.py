@@ -1,0 +1,144 @@
+"""The stage-1 tokenizer of spec §1: STFT → encoder → VQ → decoder → ISTFT, plus NC-VQVAE's SSL branch.
+
+Naive VQ-VAE (ssl.method = "none"):  L = mse(x, x̂) + mse(u, û) + β·mse(z, sg[z_q]).
+NC-VQVAE adds the augmented view x' (drawn by the trainer) through the SAME encoder and decoder,
+not quantised:  L += ζ·[mse(x', x̂') + mse(u', û')] + L_SSL(proj(pool(z_q)), proj(pool(z'))).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ncsweep.config.stage1 import Stage1Config
+from ncsweep.losses.ssl import ssl_method
+from ncsweep.models.decoder import Decoder
+from ncsweep.models.encoder import Encoder, latent_shape
+from ncsweep.models.iternorm import IterNorm
+from ncsweep.models.projector import Projector
+from ncsweep.models.stft import istft, stft
+from ncsweep.models.vq import VectorQuantizer
+
+
+def pool(z: torch.Tensor) -> torch.Tensor:
+    """(B, D, H, W) → (B, 2D): global average pool ‖ global max pool."""
+    return torch.cat([z.mean(dim=(2, 3)), z.amax(dim=(2, 3))], dim=1)
+
+
+class Stage1Model(nn.Module):
+    def __init__(self, cfg: Stage1Config, length: int):
+        super().__init__()
+        self.cfg, self.length = cfg, length
+        d = cfg.encoder.dim
+        self.encoder = Encoder(length, cfg.stft, cfg.encoder)
+        self.decoder = Decoder(length, cfg.stft, cfg.encoder)
+        self.vq = VectorQuantizer(cfg.vq.codebook_size, d, cfg.vq.decay, cfg.vq.eps)
+        self.ssl_method = ssl_method(cfg.ssl.method)  # unknown name → ValueError
+        self.projector: Projector | None = None
+        self.iternorm: IterNorm | None = None
+        if self.ssl_method.enabled:
+            self._build_ssl(2 * d)  # pool = avg ‖ max → 2·dim
+        # Conv weights in channels-last (NHWC) layout: the convolutions then run in NHWC, which
+        # measured ~20-30 % faster on the CPU (benchmarks/stage1_throughput.py). Values unchanged.
+        self.to(memory_format=torch.channels_last)
+
+    def _build_ssl(self, in_dim: int) -> None:
+        ssl = self.cfg.ssl
+        self.projector = Projector(in_dim, ssl.proj_hidden, ssl.proj_out)  # shared by both views
+        if self.ssl_method.needs_iternorm:  # one module for both views, as in VIbCReg
+            self.iternorm = IterNorm(
+                ssl.proj_out, num_groups=ssl.iternorm_groups, T=ssl.iternorm_iters
+            )
+
+    @property
+    def latent_shape(self) -> tuple[int, int]:
+        return latent_shape(self.length, self.cfg.stft, self.cfg.encoder)  # (5, W')
+
+    @property
+    def tokens_per_series(self) -> int:
+        h, w = self.latent_shape
+        return h * w
+
+    def _autoencode(self, x: torch.Tensor):
+        """Unquantised pass of the augmented view: → (u, z, û, x̂)."""
+        u = stft(x, self.cfg.stft)  # (B, 2, 5, L//2+1)
+        z = self.encoder(u)  # (B, 64, 5, W')
+        u_hat = self.decoder(z)  # (B, 2, 5, L//2+1)
+        return u, z, u_hat, istft(u_hat, self.length, self.cfg.stft)
+
+    def forward(self, x: torch.Tensor, x_aug: torch.Tensor | None = None):
+        """x, x_aug (B, L) → (loss, terms). x_aug is ignored when ssl.method is "none"."""
+        u = stft(x, self.cfg.stft)  # (B, 2, 5, L//2+1)
+        z = self.encoder(u)  # (B, 64, 5, W')
+        z_q, _, commit, ppl = self.vq(z)
+        u_hat = self.decoder(z_q)
+        x_hat = istft(u_hat, self.length, self.cfg.stft)  # (B, L)
+        terms = {
+            "recon_x": F.mse_loss(x_hat, x),
+            "recon_u": F.mse_loss(u_hat, u),
+            "commit": commit,
+        }
+        loss = terms["recon_x"] + terms["recon_u"] + self.cfg.vq.beta * commit
+        if self.ssl_method.enabled and x_aug is not None:
+            loss = loss + self._ssl_terms(z_q, x_aug, terms)
+        terms = {k: v.detach() for k, v in terms.items()}
+        terms["total"] = loss.detach()
+        terms["perplexity"] = ppl
+        return loss, terms
+
+    def _ssl_terms(self, z_q: torch.Tensor, x_aug: torch.Tensor, terms: dict) -> torch.Tensor:
+        """Adds aug_recon_x, aug_recon_u, ssl to ``terms``; returns their weighted sum."""
+        u2, z2, u2_hat, x2_hat = self._autoencode(x_aug)
+        terms["aug_recon_x"] = F.mse_loss(x2_hat, x_aug)
+        terms["aug_recon_u"] = F.mse_loss(u2_hat, u2)
+        p1 = self.projector(pool(z_q))  # (B, proj_out); z_q is straight-through: grads reach E
+        p2 = self.projector(pool(z2))
+        if self.iternorm is not None:
+            p1, p2 = self.iternorm(p1), self.iternorm(p2)
+        terms["ssl"] = self.ssl_method.loss(p1, p2, self.cfg.ssl)
+        aug = terms["aug_recon_x"] + terms["aug_recon_u"]
+        return self.cfg.ssl.zeta * aug + terms["ssl"]
+
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        """Eval mode (no EMA or BatchNorm updates) and no grad; restores the previous mode."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.train(was_training)
+
+    def _quantize(self, x: torch.Tensor):
+        z = self.encoder(stft(x, self.cfg.stft))  # (B, 64, 5, W')
+        z_q, indices, _, _ = self.vq(z)
+        return z_q, indices
+
+    def tokenize(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L) → (B, N) long tokens, h-major (index = h·W' + w), nearest code, eval mode."""
+        with self._inference():
+            return self._quantize(x)[1]
+
+    def decode_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N) tokens → (B, L) series."""
+        with self._inference():
+            z_q = self.vq.lookup(tokens, self.latent_shape)  # (B, 64, 5, W')
+            return istft(self.decoder(z_q), self.length, self.cfg.stft)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L) → (B, 64): global average pool of z_q, the probe features of spec §1."""
+        with self._inference():
+            return self._quantize(x)[0].mean(dim=(2, 3))
+
+    def reconstruct(self, x: torch.Tensor):
+        """(B, L) → (x̂ (B, L), u (B, 2, 5, L//2+1), û) through the quantiser, eval mode."""
+        with self._inference():
+            u = stft(x, self.cfg.stft)
+            z_q, _, _, _ = self.vq(self.encoder(u))
+            u_hat = self.decoder(z_q)
+            return istft(u_hat, self.length, self.cfg.stft), u, u_hat

@@ -1,0 +1,147 @@
+"""Shared pieces of every training loop: seeding, device choice, schedule, run directory IO.
+
+A run directory holds ``config.yaml``, ``checkpoint.pt`` (latest, written atomically),
+``history.jsonl`` (one line per epoch) and ``metrics.json`` (only once the run has finished).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+Report = Callable[[dict[str, float]], None]
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
+HISTORY = "history.jsonl"
+CONFIG = "config.yaml"
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a CPU generator for data order and augmentations."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(name: str | None = "auto") -> torch.device:
+    """``auto`` → CUDA when this process can see a GPU, else CPU (Ray may declare GPUs we lack)."""
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def cosine_lambda(total_steps: int) -> Callable[[int], float]:
+    """Cosine annealing from 1 to 0 over ``total_steps`` optimizer steps, no warm-up."""
+    total = max(1, total_steps)
+    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
+def make_optimizer(
+    params, lr: float, weight_decay: float, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, cosine_lambda(total_steps))
+
+
+def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "generator": generator.get_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any], generator: torch.Generator) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_write_bytes(path: Path, write: Callable[[Any], None]) -> Path:
+    """Write through a temp file in the same folder, then rename: a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> Path:
+    return atomic_write_bytes(path, lambda fh: torch.save(dict(payload), fh))
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable or not what the caller expected."""
+
+
+def load_checkpoint(path: Path, expect_stage: str | None = None) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # truncated / corrupt file: say which file
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {exc}") from exc
+    if not isinstance(payload, dict) or "config" not in payload or "stage" not in payload:
+        raise CheckpointError(f"{path} is not an ncsweep checkpoint (no config/stage)")
+    if expect_stage and payload["stage"] != expect_stage:
+        raise CheckpointError(
+            f"{path} is a {payload['stage']!r} checkpoint, expected {expect_stage!r}"
+        )
+    return payload
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> Path:
+    text = json.dumps(dict(data), indent=2, sort_keys=True, default=float)
+    return atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
+
+
+def append_history(out_dir: Path, metrics: Mapping[str, Any]) -> None:
+    with open(Path(out_dir) / HISTORY, "a") as fh:
+        fh.write(json.dumps(dict(metrics), default=float) + "\n")
+
+
+def truncate_history(out_dir: Path, epoch: int) -> None:
+    """On resume, drop history lines past the checkpoint's epoch (they will be redone)."""
+    path = Path(out_dir) / HISTORY
+    if not path.is_file():
+        return
+    keep = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["epoch"] <= epoch]
+    atomic_write_bytes(path, lambda fh: fh.write("".join(k + "\n" for k in keep).encode()))
+
+
+def write_config(out_dir: Path, cfg_dict: Mapping[str, Any]) -> Path:
+    import yaml
+
+    text = yaml.safe_dump(dict(cfg_dict), sort_keys=False)
+    return atomic_write_bytes(Path(out_dir) / CONFIG, lambda fh: fh.write(text.encode()))

@@ -1,0 +1,266 @@
+"""Stage-1 training: the VQ-VAE tokenizer (spec §1) on one device, no Ray, no MLflow.
+
+``Stage1Trainer`` is the step-wise object Ray trainables drive; ``run_stage1`` is the whole loop
+for the CLI and for Python shells. Metrics leave through the ``report`` callable only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ncsweep.config import Stage1Config, from_dict, to_dict
+from ncsweep.train.common import (
+    CHECKPOINT,
+    METRICS,
+    CheckpointError,
+    Report,
+    append_history,
+    load_checkpoint,
+    make_optimizer,
+    resolve_device,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    set_seed,
+    truncate_history,
+    write_config,
+    write_json,
+)
+
+# Keys that may differ between a checkpoint and the config resuming it (where, not what).
+_RESUME_FREE = {("data", "root"), ("run", "device"), ("run", "num_threads")}
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches; a trailing batch of one joins the previous one (BatchNorm needs 2)."""
+    perm = torch.randperm(n, generator=generator)
+    parts = list(perm.split(batch_size))
+    if len(parts) > 1 and len(parts[-1]) < 2:
+        parts[-2] = torch.cat([parts[-2], parts.pop()])
+    return parts
+
+
+def config_mismatch(saved: dict[str, Any], cfg: Stage1Config | Any) -> list[str]:
+    """Dotted keys where a checkpoint's config differs from ``cfg`` (ignoring where-to-run keys)."""
+    now = to_dict(cfg)
+    diffs = []
+    for section, values in now.items():
+        for key, value in (values.items() if isinstance(values, dict) else [(None, values)]):
+            if (section, key) in _RESUME_FREE:
+                continue
+            old = saved.get(section, {}).get(key) if key else saved.get(section)
+            if old != value:
+                diffs.append(f"{section}.{key}: checkpoint {old!r} vs config {value!r}")
+    return diffs
+
+
+class Stage1Trainer:
+    """One stage-1 run in ``out_dir``; resumes from ``out_dir/checkpoint.pt`` when present."""
+
+    stage = "stage1"
+
+    def __init__(self, cfg: Stage1Config, out_dir: str | Path, device: str | None = None):
+        from ncsweep.augment import build_augmentation
+        from ncsweep.data import load_ucr
+        from ncsweep.models.stage1 import Stage1Model
+
+        self.cfg = cfg
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.device = resolve_device(device or cfg.run.device)
+        if cfg.run.num_threads > 0:
+            torch.set_num_threads(cfg.run.num_threads)
+        self.generator = set_seed(cfg.run.seed)
+        self.data = load_ucr(cfg.data.dataset, cfg.data.root)
+        self.model = Stage1Model(cfg, self.data.length).to(self.device)
+        self.augment = (
+            build_augmentation(cfg.ssl.augmentation, cfg.augment) if cfg.ssl.method != "none" else None
+        )
+        as_tensor = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        self.x_train, self.x_test = as_tensor(self.data.x_train), as_tensor(self.data.x_test)
+        n = len(self.data.x_train)
+        self.steps_per_epoch = len(_batches(n, cfg.optim.batch_size, torch.Generator()))
+        self.optimizer, self.scheduler = make_optimizer(
+            self.model.parameters(),
+            cfg.optim.lr,
+            cfg.optim.weight_decay,
+            cfg.optim.epochs * self.steps_per_epoch,
+        )
+        self.epoch = 0
+        self.seconds = 0.0
+        self.last: dict[str, float] = {}
+
+    # -- the Trainer protocol -------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.cfg.optim.epochs
+
+    def train_epoch(self) -> dict[str, float]:
+        start = time.perf_counter()
+        sums = self._fit_one_epoch()
+        self.epoch += 1
+        metrics: dict[str, float] = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
+        metrics.update({f"train/{k}": v for k, v in sums.items()})
+        metrics.update(self.validate())
+        every = self.cfg.run.eval_every
+        if self.done or (every > 0 and self.epoch % every == 0):
+            metrics.update(self.probe())
+        self.seconds += time.perf_counter() - start
+        metrics["seconds"] = self.seconds
+        self.last.update(metrics)
+        self._after_epoch(metrics)
+        return metrics
+
+    def _fit_one_epoch(self) -> dict[str, float]:
+        self.model.train()
+        totals: dict[str, torch.Tensor] = {}
+        batches = _batches(len(self.x_train), self.cfg.optim.batch_size, self.generator)
+        for idx in batches:
+            x = self.x_train[idx.to(self.device)]  # (B, L)
+            x_aug = self.augment(x, self.generator) if self.augment else None
+            loss, terms = self.model(x, x_aug)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            for k, v in terms.items():  # summed on device: one host sync per epoch, not per step
+                totals[k] = totals.get(k, 0.0) + v.detach().float()
+        return {k: float(v) / len(batches) for k, v in totals.items()}
+
+    def _after_epoch(self, metrics: dict[str, float]) -> None:
+        append_history(self.out_dir, metrics)
+        every = self.cfg.run.checkpoint_every
+        if self.done or (every > 0 and self.epoch % every == 0):
+            self.save()
+        if self.done:
+            write_json(self.out_dir / METRICS, self.final_metrics())
+
+    @torch.no_grad()
+    def _eval_batches(self, x: torch.Tensor, fn) -> list[Any]:
+        self.model.eval()
+        return [fn(chunk) for chunk in x.split(max(self.cfg.optim.batch_size, 256))]
+
+    def validate(self) -> dict[str, float]:
+        """Reconstruction error over the WHOLE test split and codebook usage (eval mode)."""
+        from ncsweep.metrics import codebook_usage
+
+        def one(x: torch.Tensor) -> tuple[float, float, int, np.ndarray]:
+            x_hat, u, u_hat = self.model.reconstruct(x)
+            sx = torch.sum((x - x_hat) ** 2).item()
+            su = torch.sum((u - u_hat) ** 2).item()
+            return sx, su, u[0].numel(), self.model.tokenize(x).cpu().numpy()
+
+        parts = self._eval_batches(self.x_test, one)
+        n, length = self.x_test.shape
+        recon = sum(p[0] for p in parts) / (n * length) + sum(p[1] for p in parts) / (n * parts[0][2])
+        usage = codebook_usage(np.concatenate([p[3] for p in parts]), self.cfg.vq.codebook_size)
+        return {"val/recon": recon, **usage}
+
+    def probe(self) -> dict[str, float]:
+        """KNN/SVM accuracy on pooled z_q features, eval mode (spec §1 fix)."""
+        from ncsweep.metrics import probe_accuracy
+
+        feats = lambda x: torch.cat(self._eval_batches(x, self.model.features)).cpu().numpy()  # noqa: E731
+        return probe_accuracy(
+            feats(self.x_train), self.data.y_train, feats(self.x_test), self.data.y_test
+        )
+
+    def final_metrics(self) -> dict[str, float]:
+        last = self.last
+        return {
+            "val_recon": last.get("val/recon", math.nan),
+            "knn_acc": last.get("knn_acc", math.nan),
+            "svm_acc": last.get("svm_acc", math.nan),
+            "perplexity": last.get("perplexity", math.nan),
+            "codebook_usage": last.get("codebook_usage", math.nan),
+            "tokens_per_series": self.model.tokens_per_series,
+            "epochs": self.epoch,
+            "seconds": round(self.seconds, 3),
+            **{k.replace("/", "_"): v for k, v in last.items() if k.startswith("train/")},
+        }
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> Path:
+        payload = {
+            "stage": self.stage,
+            "config": to_dict(self.cfg),
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "last": dict(self.last),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng_state(self.generator),
+            "data": self.data_meta(),
+        }
+        return save_checkpoint(Path(path) if path else self.out_dir / CHECKPOINT, payload)
+
+    def data_meta(self) -> dict[str, Any]:
+        d = self.data
+        return {
+            "dataset": d.name,
+            "length": d.length,
+            "n_classes": d.n_classes,
+            "mean": float(d.mean),
+            "std": float(d.std),
+        }
+
+    def load(self, path: str | Path) -> None:
+        payload = load_checkpoint(Path(path), expect_stage=self.stage)
+        diffs = config_mismatch(payload["config"], self.cfg)
+        if diffs:
+            raise CheckpointError(
+                f"{path} was trained with another config; refusing to resume:\n  "
+                + "\n  ".join(diffs)
+            )
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        set_rng_state(payload["rng"], self.generator)
+        self.epoch, self.seconds = payload["epoch"], payload["seconds"]
+        self.last = dict(payload.get("last", {}))
+        truncate_history(self.out_dir, self.epoch)
+
+
+def run_stage1(
+    cfg: Stage1Config,
+    out_dir: str | Path,
+    report: Report | None = None,
+    resume: bool = True,
+    device: str | None = None,
+) -> dict[str, float]:
+    """Train (or finish) one stage-1 run in ``out_dir``; return the final metrics."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Stage1Trainer(cfg, out, device)
+    if resume and (out / CHECKPOINT).is_file():
+        trainer.load(out / CHECKPOINT)
+    elif (out / "history.jsonl").exists():
+        (out / "history.jsonl").unlink()
+    write_config(out, to_dict(cfg))
+    while not trainer.done:
+        metrics = trainer.train_epoch()
+        if report:
+            report(metrics)
+    final = trainer.final_metrics()
+    write_json(out / METRICS, final)
+    return final
+
+
+def load_stage1_model(path: str | Path, device: str | torch.device = "cpu"):
+    """(frozen eval-mode Stage1Model, Stage1Config, data meta) from a run dir or checkpoint file."""
+    from ncsweep.models.stage1 import Stage1Model
+
+    payload = load_checkpoint(Path(path), expect_stage="stage1")
+    cfg = from_dict(Stage1Config, payload["config"], source=str(path))
+    meta = payload["data"]
+    model = Stage1Model(cfg, meta["length"])
+    model.load_state_dict(payload["model"])
+    model.to(device).eval().requires_grad_(False)
+    return model, cfg, meta

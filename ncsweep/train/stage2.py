@@ -1,0 +1,282 @@
+"""Stage-2 training: the MaskGIT prior on frozen stage-1 tokens (spec §2), then IS/FID/CAS (§3).
+
+Stage 2 finds its tokenizer through ``cfg.stage1`` (a run directory or checkpoint file), never by
+rebuilding a path from the config. The stage-1 model is loaded frozen and is never trained.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ncsweep.config import ConfigError, Stage2Config, from_dict, to_dict
+from ncsweep.models.maskgit import MaskGIT
+from ncsweep.models.masking import random_mask
+from ncsweep.train.common import (
+    CHECKPOINT,
+    METRICS,
+    CheckpointError,
+    Report,
+    append_history,
+    load_checkpoint,
+    make_optimizer,
+    resolve_device,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    set_seed,
+    truncate_history,
+    write_config,
+    write_json,
+)
+from ncsweep.train.stage1 import config_mismatch, load_stage1_model
+
+EVAL_SEED_OFFSET = 7919  # evaluation RNG apart from the training RNG: same samples on resume
+
+
+def load_stage1_for(cfg: Stage2Config, device: torch.device):
+    """The frozen stage-1 model named by ``cfg.stage1``, checked against ``cfg.dataset``."""
+    if not cfg.stage1:
+        raise ConfigError("stage1: a stage-1 run directory or checkpoint is required (--stage1)")
+    model, s1_cfg, meta = load_stage1_model(cfg.stage1, device)
+    if cfg.dataset is not None and cfg.dataset != meta["dataset"]:
+        raise CheckpointError(
+            f"stage-1 checkpoint {cfg.stage1} was trained on {meta['dataset']!r}, "
+            f"but the stage-2 config says dataset {cfg.dataset!r}"
+        )
+    return model, s1_cfg, meta
+
+
+@torch.no_grad()
+def tokenize_all(stage1: Any, x, device: torch.device, batch: int = 512) -> torch.Tensor:
+    """(N, L) series → (N, T) long tokens with the frozen tokenizer (deterministic nearest code)."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    return torch.cat([stage1.tokenize(c.to(device)) for c in x.split(batch)]).to(device)
+
+
+class Stage2Trainer:
+    """One stage-2 run in ``out_dir``; the Trainer protocol of docs/ARCHITECTURE.md."""
+
+    stage = "stage2"
+
+    def __init__(
+        self,
+        cfg: Stage2Config,
+        out_dir: str | Path,
+        device: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
+        from ncsweep.data import load_ucr
+
+        self.cfg, self.out_dir, self.log = cfg, Path(out_dir), log
+        self.device = resolve_device(device or cfg.run.device)
+        if cfg.run.num_threads > 0:
+            torch.set_num_threads(cfg.run.num_threads)
+        self.generator = set_seed(cfg.run.seed)
+        self.stage1, self.stage1_cfg, self.meta = load_stage1_for(cfg, self.device)
+        self.data = load_ucr(self.meta["dataset"], self.stage1_cfg.data.root)
+        if self.data.length != self.meta["length"] or self.data.n_classes != self.meta["n_classes"]:
+            raise CheckpointError(f"{cfg.stage1}: dataset shape differs from the checkpoint's")
+        self.tok_train = tokenize_all(self.stage1, self.data.x_train, self.device)  # (N, T)
+        self.tok_test = tokenize_all(self.stage1, self.data.x_test, self.device)
+        self.y_train = torch.as_tensor(self.data.y_train, device=self.device)
+        self.y_test = torch.as_tensor(self.data.y_test, device=self.device)
+        self.model = self._build_prior().to(self.device)
+        self.steps_per_epoch = math.ceil(len(self.tok_train) / cfg.optim.batch_size)
+        self.optimizer, self.scheduler = make_optimizer(
+            self.model.parameters(),
+            cfg.optim.lr,
+            cfg.optim.weight_decay,
+            cfg.optim.epochs * self.steps_per_epoch,
+        )
+        self.epoch, self.seconds = 0, 0.0
+        self.last: dict[str, float] = {}
+
+    def _build_prior(self) -> MaskGIT:
+        codebook = self.stage1.vq.codebook.detach().cpu()  # (K, D)
+        n_tokens = self.stage1.tokens_per_series
+        return MaskGIT(self.cfg.prior, codebook, n_tokens, self.data.n_classes)
+
+    # -- the Trainer protocol -------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.cfg.optim.epochs
+
+    @property
+    def evaluated(self) -> bool:
+        return "fid" in self.last
+
+    def train_epoch(self) -> dict[str, float]:
+        start = time.perf_counter()
+        loss, acc = self._fit_one_epoch()
+        self.epoch += 1
+        metrics = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
+        metrics.update({"train/prior_loss": loss, "train/token_acc": acc, **self.validate()})
+        self.seconds += time.perf_counter() - start
+        metrics["seconds"] = self.seconds
+        self.last.update(metrics)
+        append_history(self.out_dir, metrics)
+        every = self.cfg.run.checkpoint_every
+        if self.done or (every > 0 and self.epoch % every == 0):
+            self.save()
+        if self.done:
+            metrics.update(self.finish())
+        return metrics
+
+    def _fit_one_epoch(self) -> tuple[float, float]:
+        self.model.train()
+        n, bs = len(self.tok_train), self.cfg.optim.batch_size
+        total_loss = total_acc = torch.zeros((), device=self.device)
+        batches = torch.randperm(n, generator=self.generator).split(bs)
+        for idx in batches:
+            idx = idx.to(self.device)
+            tokens, labels = self.tok_train[idx], self.y_train[idx]  # (B, T), (B,)
+            labels = self.model.drop_labels(labels, self.generator)
+            mask = self._mask(len(idx), self.generator)
+            loss, acc = self.model.loss(tokens, labels, mask)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            total_loss, total_acc = total_loss + loss.detach(), total_acc + acc.detach()
+        return float(total_loss) / len(batches), float(total_acc) / len(batches)
+
+    def _mask(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        n_tokens = self.model.n_tokens
+        return random_mask(batch, n_tokens, self.model.schedule, generator).to(self.device)
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Masked-token loss and accuracy on the test split, same masks every epoch (eval mode)."""
+        self.model.eval()
+        gen = torch.Generator().manual_seed(self.cfg.run.seed + 1)
+        loss_sum = hits = count = 0.0
+        for tokens, labels in zip(self.tok_test.split(512), self.y_test.split(512), strict=True):
+            mask = self._mask(len(tokens), gen)
+            logits = self.model(tokens, labels, mask)[mask]  # (M, K)
+            target = tokens[mask]
+            loss_sum += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+            hits += float((logits.argmax(-1) == target).sum())
+            count += int(mask.sum())
+        return {"val/prior_loss": loss_sum / count, "val/token_acc": hits / count}
+
+    def finish(self) -> dict[str, float]:
+        """The generative evaluation (spec §3), once, after the last epoch; saved with the run."""
+        from ncsweep.train.evaluator import get_evaluator
+        from ncsweep.train.sampling import evaluate_generation
+
+        start = time.perf_counter()
+        evaluator, info = get_evaluator(self.data, self.cfg.evaluator, self.device, self.log)
+        gen = torch.Generator().manual_seed(self.cfg.run.seed + EVAL_SEED_OFFSET)
+        scores = evaluate_generation(
+            self.model, self.stage1, self.data, evaluator, self.cfg, gen, self.log
+        )
+        scores["evaluator_acc"] = info["test_acc"]
+        scores["seconds_eval"] = time.perf_counter() - start
+        self.seconds += scores["seconds_eval"]
+        scores["seconds"] = self.seconds
+        self.last.update(scores)
+        self.save()
+        write_json(self.out_dir / METRICS, self.final_metrics())
+        return scores
+
+    def final_metrics(self) -> dict[str, float]:
+        last = self.last
+        keys = ("fid", "is_mean", "is_std", "cas", "evaluator_acc", "seconds_eval")
+        return {
+            "val_prior_loss": last.get("val/prior_loss", math.nan),
+            "val_token_acc": last.get("val/token_acc", math.nan),
+            "train_prior_loss": last.get("train/prior_loss", math.nan),
+            **{k: last.get(k, math.nan) for k in keys},
+            "tokens_per_series": self.model.n_tokens,
+            "epochs": self.epoch,
+            "seconds": round(self.seconds, 3),
+        }
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> Path:
+        payload = {
+            "stage": self.stage,
+            "config": to_dict(self.cfg),
+            "stage1": str(Path(self.cfg.stage1).resolve()),
+            "stage1_dataset": self.meta["dataset"],
+            "data": dict(self.meta),
+            "epoch": self.epoch,
+            "seconds": self.seconds,
+            "last": dict(self.last),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng_state(self.generator),
+        }
+        return save_checkpoint(Path(path) if path else self.out_dir / CHECKPOINT, payload)
+
+    def load(self, path: str | Path) -> None:
+        payload = load_checkpoint(Path(path), expect_stage=self.stage)
+        diffs = [d for d in config_mismatch(payload["config"], self.cfg) if "cache_dir" not in d]
+        if diffs:
+            raise CheckpointError(
+                f"{path} was trained with another config; refusing to resume:\n  "
+                + "\n  ".join(diffs)
+            )
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        set_rng_state(payload["rng"], self.generator)
+        self.epoch, self.seconds = payload["epoch"], payload["seconds"]
+        self.last = dict(payload.get("last", {}))
+        truncate_history(self.out_dir, self.epoch)
+
+
+def run_stage2(
+    cfg: Stage2Config,
+    out_dir: str | Path,
+    report: Report | None = None,
+    resume: bool = True,
+    device: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """Train (or finish) one stage-2 run in ``out_dir`` and evaluate it; return final metrics."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = Stage2Trainer(cfg, out, device, log)
+    if resume and (out / CHECKPOINT).is_file():
+        trainer.load(out / CHECKPOINT)
+    elif (out / "history.jsonl").exists():
+        (out / "history.jsonl").unlink()
+    write_config(out, to_dict(cfg))
+    while not trainer.done:
+        metrics = trainer.train_epoch()
+        if report:
+            report(metrics)
+    if not trainer.evaluated:  # finished training but killed during evaluation
+        scores = trainer.finish()
+        if report:
+            report({"epoch": trainer.epoch, **scores})
+    final = trainer.final_metrics()
+    write_json(out / METRICS, final)
+    return final
+
+
+def load_stage2_model(path: str | Path, device: str | torch.device = "cpu"):
+    """(prior, frozen stage-1 model, Stage2Config, data meta) from a stage-2 run dir/checkpoint.
+
+    The stage-1 model comes from the path recorded in the checkpoint (explicit reference)."""
+    payload = load_checkpoint(Path(path), expect_stage="stage2")
+    cfg = from_dict(Stage2Config, payload["config"], source=str(path))
+    stage1, s1_cfg, meta = load_stage1_model(payload["stage1"], device)
+    if meta["dataset"] != payload["stage1_dataset"]:
+        raise CheckpointError(
+            f"{payload['stage1']} now holds a {meta['dataset']!r} model; "
+            f"{path} was trained on {payload['stage1_dataset']!r}"
+        )
+    codebook = stage1.vq.codebook.detach().cpu()
+    prior = MaskGIT(cfg.prior, codebook, stage1.tokens_per_series, meta["n_classes"])
+    prior.load_state_dict(payload["model"])
+    meta = {**meta, "stage1": payload["stage1"], "data_root": s1_cfg.data.root}
+    return prior.to(device).eval(), stage1, cfg, meta

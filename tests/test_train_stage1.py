@@ -1,0 +1,82 @@
+"""Stage-1 training loop on real bundled data: learning, determinism, resume, run directory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import tiny_stage1
+
+from ncsweep.train.common import CheckpointError
+from ncsweep.train.stage1 import Stage1Trainer, load_stage1_model, run_stage1
+
+
+def test_training_lowers_recon_and_beats_chance(tmp_path):
+    cfg = tiny_stage1("barlowtwins", "gauss", optim={"epochs": 8})
+    seen = []
+    final = run_stage1(cfg, tmp_path, report=seen.append)
+    assert [m["epoch"] for m in seen] == list(range(1, 9))
+    assert seen[-1]["val/recon"] < seen[0]["val/recon"]
+    y_test = Stage1Trainer(cfg, tmp_path / "probe").data.y_test
+    majority = np.bincount(y_test).max() / len(y_test)
+    assert final["knn_acc"] > majority or final["svm_acc"] > majority
+    for key in (
+        "val_recon",
+        "knn_acc",
+        "svm_acc",
+        "perplexity",
+        "tokens_per_series",
+        "epochs",
+        "seconds",
+    ):
+        assert key in final
+    assert final["tokens_per_series"] == 45  # L=70 → 9 latent frames × 5 bins
+    assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(final)
+    history = [json.loads(ln) for ln in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == list(range(1, 9))
+    for term in ("recon_x", "recon_u", "commit", "aug_recon_x", "aug_recon_u", "ssl", "total"):
+        assert f"train/{term}" in history[0]
+
+
+def test_same_seed_same_metrics(tmp_path):
+    cfg = tiny_stage1("vibcreg", "warp")
+    a = run_stage1(cfg, tmp_path / "a")
+    b = run_stage1(cfg, tmp_path / "b")
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    cfg = tiny_stage1("barlowtwins", "slice", optim={"epochs": 4}, run={"checkpoint_every": 2})
+    full = run_stage1(cfg, tmp_path / "full")
+    part = Stage1Trainer(cfg, tmp_path / "part")
+    part.train_epoch(), part.train_epoch()  # epoch 2 writes checkpoint.pt
+    part.train_epoch()  # work past the checkpoint that a crash loses
+    resumed = run_stage1(cfg, tmp_path / "part")  # picks up checkpoint.pt at epoch 2
+    for d in (full, resumed):
+        d.pop("seconds")
+    assert resumed == full
+    history = (tmp_path / "part" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(h)["epoch"] for h in history] == [1, 2, 3, 4]
+
+
+def test_resume_refuses_other_config(tmp_path):
+    run_stage1(tiny_stage1("none", optim={"epochs": 1}), tmp_path)
+    with pytest.raises(CheckpointError, match="ssl.method"):
+        run_stage1(tiny_stage1("vibcreg", "gauss", optim={"epochs": 1}), tmp_path)
+
+
+def test_checkpoint_carries_config_and_loads(tmp_path):
+    cfg = tiny_stage1("none", optim={"epochs": 1})
+    run_stage1(cfg, tmp_path)
+    model, loaded_cfg, meta = load_stage1_model(tmp_path)
+    assert loaded_cfg == cfg
+    assert meta["dataset"] == "SonyAIBORobotSurface1" and meta["length"] == 70
+    assert not model.training
+
+
+def test_corrupt_checkpoint_is_named(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="checkpoint.pt"):
+        load_stage1_model(tmp_path)
