@@ -1,0 +1,128 @@
+"""``ncsweep tables``, ``ncsweep figures`` and ``ncsweep dashboard`` (heavy imports inside)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_STUDY_HELP = "STUDY: a storage directory (its mlflow.db and study.yaml) or an experiment name with --tracking-uri."
+
+
+def _store_options(f):
+    f = click.option(
+        "--experiment", default=None, help="MLflow experiment (default: the study's name)."
+    )(f)
+    f = click.option(
+        "--tracking-uri",
+        default=None,
+        help="MLflow store, e.g. http://host:5000 or sqlite:///path.db.",
+    )(f)
+    return click.argument("study", required=False)(f)
+
+
+def _resolve(study, tracking_uri, experiment) -> tuple[str, str | None]:
+    from ncsweep.tracking import StoreError, resolve_store
+
+    try:
+        return resolve_store(study, tracking_uri, experiment)
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _out_dir(out: str | None, study: str | None, default_name: str) -> Path:
+    if out:
+        return Path(out)
+    if study and Path(study).is_dir():
+        return Path(study) / default_name
+    raise click.UsageError("--out is required when STUDY is not a storage directory")
+
+
+def _run(study, tracking_uri, experiment, out, default_name, tables, figures, log) -> None:
+    from ncsweep.tables import make_report
+    from ncsweep.tracking import StoreError
+
+    uri, exp = _resolve(study, tracking_uri, experiment)
+    out_dir = _out_dir(out, study, default_name)
+    try:
+        report = make_report(uri, exp, out_dir, tables=tables, figures=figures, log=log)
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{report.n_runs} trial runs from {uri}")
+    stems = [p.stem for p in report.tables if p.suffix == ".md" and p.name != "tables.md"]
+    click.echo(f"{len(stems)} tables: {', '.join(stems)}")
+    for path in report.tables + report.figures:
+        if path.name == "tables.md" or path.suffix == ".png":
+            click.echo(f"wrote {path}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report.logged_to:
+        click.echo(f"logged to the parent run {report.logged_to}")
+
+
+@click.command(epilog=_STUDY_HELP)
+@_store_options
+@click.option("--out", default=None, help="Output folder (default: <STUDY>/tables).")
+@click.option(
+    "--figures/--no-figures", default=True, help="Also write the figures (into OUT/figures)."
+)
+@click.option("--log/--no-log", default=True, help="Log the outputs to the study's parent run.")
+def tables(study, tracking_uri, experiment, out, figures, log) -> None:
+    """Rebuild tables 6.1-6.7 and the ζ ablation from MLflow runs (Markdown, LaTeX, CSV, Parquet)."""
+    _run(study, tracking_uri, experiment, out, "tables", True, figures, log)
+
+
+@click.command(epilog=_STUDY_HELP)
+@_store_options
+@click.option("--out", default=None, help="Output folder (default: <STUDY>/figures).")
+@click.option("--log/--no-log", default=True, help="Log the figures to the study's parent run.")
+def figures(study, tracking_uri, experiment, out, log) -> None:
+    """Rebuild the study's figures (PNG and PDF) from MLflow runs."""
+    from ncsweep.tables import make_report
+    from ncsweep.tracking import StoreError
+
+    uri, exp = _resolve(study, tracking_uri, experiment)
+    out_dir = _out_dir(out, study, "figures")
+    try:
+        report = make_report(
+            uri, exp, out_dir.parent, tables=False, figures=True, log=log, figures_dir=out_dir
+        )
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for path in report.figures:
+        if path.suffix == ".png":
+            click.echo(f"wrote {path}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+
+
+@click.command(epilog=_STUDY_HELP)
+@_store_options
+@click.option(
+    "--port", type=int, default=5000, show_default=True, help="Port on 127.0.0.1 (0 = any free)."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=180.0,
+    show_default=True,
+    help="Seconds to wait for the server.",
+)
+def dashboard(study, tracking_uri, experiment, port, timeout) -> None:
+    """Serve the MLflow UI for a study's store on 127.0.0.1 until Ctrl-C."""
+    from ncsweep.tracking import dashboard as D
+
+    uri, exp = _resolve(study, tracking_uri, experiment)
+    artifacts = Path(study) / "mlartifacts" if study and Path(study).is_dir() else None
+    dash = D.start(uri, port or None, artifacts)
+    try:
+        if not D.wait_ready(dash, timeout):
+            raise click.ClickException(
+                f"mlflow server did not start on {dash.url} (is the port taken?)"
+            )
+        click.echo(f"MLflow UI for {exp or uri}: {dash.url}  (Ctrl-C to stop)", nl=True)
+        dash.process.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping the dashboard")
+    finally:
+        dash.stop()

@@ -1,0 +1,72 @@
+"""The thesis's tables (6.1-6.7, ζ ablation) and figures, rebuilt from MLflow runs alone.
+
+``make_report`` reads the study through :mod:`ncsweep.tracking` (the only MLflow importer),
+aggregates with pure pandas (:mod:`ncsweep.tables.aggregate`), writes Markdown, LaTeX, CSV and
+Parquet plus figures, and logs them to the study's parent run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Report:
+    out_dir: Path
+    tables: list[Path] = field(default_factory=list)
+    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    n_runs: int = 0
+    logged_to: str | None = None  # parent run id the outputs were attached to
+
+
+def make_report(
+    tracking_uri: str,
+    experiment: str | None,
+    out_dir: Path,
+    tables: bool = True,
+    figures: bool = True,
+    log: bool = True,
+    figures_dir: Path | None = None,
+) -> Report:
+    """Tables into ``out_dir``, figures into ``figures_dir`` (default ``out_dir/figures``)."""
+    from ncsweep.tables.build import build_all, tidy_runs
+    from ncsweep.tables.figures import make_figures
+    from ncsweep.tables.write import write_runs, write_tables
+    from ncsweep.tracking import load_study
+    from ncsweep.tracking.read import log_files, metric_histories
+
+    out_dir = Path(out_dir)
+    study = load_study(tracking_uri, experiment)
+    report = Report(out_dir=out_dir, n_runs=len(study.runs))
+    plan = _plan(study.plan)
+    if tables:
+        built, notes = build_all(study.runs, plan, study.expected_seeds)
+        header = f"# Study {study.experiment}: tables from MLflow ({len(study.runs)} trial runs)\n"
+        report.tables = write_tables(built, notes, out_dir, header)
+        report.tables.append(write_runs(tidy_runs(study.runs), out_dir))
+        report.notes += notes
+    if figures:
+
+        def history(run_ids, keys):
+            return metric_histories(tracking_uri, run_ids, keys)
+
+        report.figures, notes = make_figures(
+            study.runs, Path(figures_dir or out_dir / "figures"), history
+        )
+        report.notes += notes
+    if log and study.parent_run_id:
+        log_files(tracking_uri, study.parent_run_id, report.tables, "tables")
+        log_files(tracking_uri, study.parent_run_id, report.figures, "figures")
+        report.logged_to = study.parent_run_id
+    return report
+
+
+def _plan(plan):
+    from ncsweep.tables.aggregate import plan_frame
+
+    return plan_frame(plan) if plan else None
+
+
+__all__ = ["Report", "make_report"]

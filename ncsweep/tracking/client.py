@@ -1,0 +1,141 @@
+"""MLflow client plumbing shared by the trackers and the readers (mlflow imported lazily)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from ncsweep.tracking import tags as T
+
+# MLflow's limits (mlflow.utils.validation): longer param values are truncated with a note.
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+PARAMS_PER_BATCH = 100
+
+
+def default_tracking_uri(storage: Path) -> str:
+    """``sqlite:///<storage>/mlflow.db`` (absolute), the default store of a study."""
+    return f"sqlite:///{Path(storage).resolve() / 'mlflow.db'}"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, else None."""
+    if not uri.startswith("sqlite:"):
+        return None
+    return Path(unquote(urlparse(uri).path))
+
+
+def artifact_location(uri: str) -> str | None:
+    """Artifacts of a local SQLite store live beside it (``<dir>/mlartifacts``), not in the cwd.
+    For a server, None lets the server choose (``--artifacts-destination``)."""
+    db = sqlite_path(uri)
+    return (db.parent / "mlartifacts").resolve().as_uri() if db else None
+
+
+def make_client(uri: str):
+    """An ``MlflowClient``; for an HTTP server MLflow's own retries are shortened (ours bound the
+    total wait) unless the user set them."""
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(client, name: str, uri: str) -> str:
+    """The id of experiment ``name``, created (with artifacts beside a SQLite store) if absent."""
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            client.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location(uri))
+    except Exception:
+        exp = client.get_experiment_by_name(name)  # another process created it meanwhile
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def find_runs(client, exp_id: str, filters: Mapping[str, str]) -> list:
+    """Runs whose tags equal ``filters``, oldest first."""
+    clauses = [f"tags.\"{k}\" = '{_quote(v)}'" for k, v in filters.items()]
+    runs = client.search_runs(
+        [exp_id], filter_string=" and ".join(clauses), order_by=["attributes.start_time ASC"]
+    )
+    return list(runs)
+
+
+def _quote(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def param_strings(params: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Params as MLflow strings; values over MLflow's limit are truncated with a visible note.
+    Returns (params, names of the truncated ones)."""
+    out, truncated = {}, []
+    for key, value in params.items():
+        text = "None" if value is None else str(value)
+        if len(text) > MAX_PARAM_VALUE:
+            note = f"…[truncated {len(text)} chars]"
+            text = text[: MAX_PARAM_VALUE - len(note)] + note
+            truncated.append(key)
+        out[key] = text
+    return out, truncated
+
+
+def log_params(
+    client, run_id: str, params: Mapping[str, str], existing: Mapping[str, str]
+) -> list[str]:
+    """Log params not yet on the run (MLflow refuses to change a logged param); returns the keys
+    whose logged value differs from ``params`` (kept as logged)."""
+    from mlflow.entities import Param
+
+    new = [Param(k, v) for k, v in params.items() if k not in existing]
+    for i in range(0, len(new), PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=new[i : i + PARAMS_PER_BATCH], synchronous=True)
+    return sorted(k for k, v in params.items() if k in existing and existing[k] != v)
+
+
+def set_tags(client, run_id: str, tags: Mapping[str, str]) -> None:
+    from mlflow.entities import RunTag
+
+    items = [RunTag(k, str(v)[:MAX_TAG_VALUE]) for k, v in tags.items()]
+    for i in range(0, len(items), PARAMS_PER_BATCH):
+        client.log_batch(run_id, tags=items[i : i + PARAMS_PER_BATCH], synchronous=True)
+
+
+def metric_entities(metrics: Mapping[str, Any], step: int) -> list:
+    """Numeric values only (bools and strings are not metrics); one timestamp for the batch."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    out = []
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                value = float(value)  # numpy / torch scalars
+            except (TypeError, ValueError):
+                continue
+        out.append(Metric(key, float(value), now, int(step)))
+    return out
+
+
+def reopen(client, run) -> None:
+    """A re-run or retried trial continues its own run: mark it RUNNING again."""
+    if run.info.status != "RUNNING":
+        client.update_run(run.info.run_id, status="RUNNING")
+
+
+def base_tags(study: str) -> dict[str, str]:
+    out = {T.STUDY: study}
+    sha = T.git_commit()
+    if sha:
+        out[T.GIT_COMMIT] = sha
+    return out
