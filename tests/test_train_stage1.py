@@ -80,3 +80,15 @@ def test_corrupt_checkpoint_is_named(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="checkpoint.pt"):
         load_stage1_model(tmp_path)
+
+
+def test_trial_figures(tmp_path):
+    trainer = Stage1Trainer(tiny_stage1("none", optim={"epochs": 1}), tmp_path)
+    trainer.train_epoch()
+    figs = trainer.figures(n_tsne=100)
+    assert set(figs) == {"reconstructions", "latent_tsne"}
+    recon_ax = figs["reconstructions"].axes[0]
+    assert len(recon_ax.lines) == 2  # original and reconstruction
+    assert len(recon_ax.lines[0].get_xdata()) == 70
+    tsne_ax = figs["latent_tsne"].axes[0]
+    assert sum(len(c.get_offsets()) for c in tsne_ax.collections) == 100

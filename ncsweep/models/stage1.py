@@ -135,6 +135,21 @@ class Stage1Model(nn.Module):
         with self._inference():
             return self._quantize(x)[0].mean(dim=(2, 3))
 
+    def evaluate(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One eval-mode pass for validation: x̂, u, û, tokens and probe features together."""
+        with self._inference():
+            u = stft(x, self.cfg.stft)
+            z_q, tokens, _, _ = self.vq(self.encoder(u))
+            u_hat = self.decoder(z_q)
+            x_hat = istft(u_hat, self.length, self.cfg.stft)
+            return {
+                "x_hat": x_hat,
+                "u": u,
+                "u_hat": u_hat,
+                "tokens": tokens,
+                "features": z_q.mean(dim=(2, 3)),
+            }  # (B, 64)
+
     def reconstruct(self, x: torch.Tensor):
         """(B, L) → (x̂ (B, L), u (B, 2, 5, L//2+1), û) through the quantiser, eval mode."""
         with self._inference():

@@ -52,7 +52,9 @@ def cosine_lambda(total_steps: int) -> Callable[[int], float]:
 def make_optimizer(
     params, lr: float, weight_decay: float, total_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    # fused AdamW: one kernel over all parameters (5-7x faster optimizer step for the 34 M
+    # projector on CPU, benchmarks/stage1_throughput.py); supported on CPU and CUDA in torch >= 2.4.
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, cosine_lambda(total_steps))
 
 

@@ -51,7 +51,7 @@ def config_mismatch(saved: dict[str, Any], cfg: Stage1Config | Any) -> list[str]
     now = to_dict(cfg)
     diffs = []
     for section, values in now.items():
-        for key, value in (values.items() if isinstance(values, dict) else [(None, values)]):
+        for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
             if (section, key) in _RESUME_FREE:
                 continue
             old = saved.get(section, {}).get(key) if key else saved.get(section)
@@ -80,7 +80,9 @@ class Stage1Trainer:
         self.data = load_ucr(cfg.data.dataset, cfg.data.root)
         self.model = Stage1Model(cfg, self.data.length).to(self.device)
         self.augment = (
-            build_augmentation(cfg.ssl.augmentation, cfg.augment) if cfg.ssl.method != "none" else None
+            build_augmentation(cfg.ssl.augmentation, cfg.augment)
+            if cfg.ssl.method != "none"
+            else None
         )
         as_tensor = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         self.x_train, self.x_test = as_tensor(self.data.x_train), as_tensor(self.data.x_test)
@@ -95,6 +97,7 @@ class Stage1Trainer:
         self.epoch = 0
         self.seconds = 0.0
         self.last: dict[str, float] = {}
+        self._test_features: np.ndarray | None = None
 
     # -- the Trainer protocol -------------------------------------------------------------
     @property
@@ -107,6 +110,7 @@ class Stage1Trainer:
         self.epoch += 1
         metrics: dict[str, float] = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
         metrics.update({f"train/{k}": v for k, v in sums.items()})
+        self._test_features = None
         metrics.update(self.validate())
         every = self.cfg.run.eval_every
         if self.done or (every > 0 and self.epoch % every == 0):
@@ -141,35 +145,33 @@ class Stage1Trainer:
         if self.done:
             write_json(self.out_dir / METRICS, self.final_metrics())
 
-    @torch.no_grad()
     def _eval_batches(self, x: torch.Tensor, fn) -> list[Any]:
-        self.model.eval()
         return [fn(chunk) for chunk in x.split(max(self.cfg.optim.batch_size, 256))]
 
     def validate(self) -> dict[str, float]:
-        """Reconstruction error over the WHOLE test split and codebook usage (eval mode)."""
+        """Reconstruction error over the WHOLE test split and codebook usage (eval mode).
+
+        Keeps the test features of this pass so a probe in the same epoch does not re-encode.
+        """
         from ncsweep.metrics import codebook_usage
 
-        def one(x: torch.Tensor) -> tuple[float, float, int, np.ndarray]:
-            x_hat, u, u_hat = self.model.reconstruct(x)
-            sx = torch.sum((x - x_hat) ** 2).item()
-            su = torch.sum((u - u_hat) ** 2).item()
-            return sx, su, u[0].numel(), self.model.tokenize(x).cpu().numpy()
-
-        parts = self._eval_batches(self.x_test, one)
-        n, length = self.x_test.shape
-        recon = sum(p[0] for p in parts) / (n * length) + sum(p[1] for p in parts) / (n * parts[0][2])
-        usage = codebook_usage(np.concatenate([p[3] for p in parts]), self.cfg.vq.codebook_size)
-        return {"val/recon": recon, **usage}
+        parts = self._eval_batches(self.x_test, self.model.evaluate)
+        cat = lambda k: torch.cat([p[k] for p in parts])  # noqa: E731
+        x_hat, u, u_hat = cat("x_hat"), cat("u"), cat("u_hat")
+        recon = torch.mean((self.x_test - x_hat) ** 2) + torch.mean((u - u_hat) ** 2)
+        self._test_features = cat("features").cpu().numpy()
+        usage = codebook_usage(cat("tokens").cpu().numpy(), self.cfg.vq.codebook_size)
+        return {"val/recon": float(recon), **usage}
 
     def probe(self) -> dict[str, float]:
         """KNN/SVM accuracy on pooled z_q features, eval mode (spec §1 fix)."""
         from ncsweep.metrics import probe_accuracy
 
-        feats = lambda x: torch.cat(self._eval_batches(x, self.model.features)).cpu().numpy()  # noqa: E731
-        return probe_accuracy(
-            feats(self.x_train), self.data.y_train, feats(self.x_test), self.data.y_test
-        )
+        f_train = torch.cat(self._eval_batches(self.x_train, self.model.features)).cpu().numpy()
+        f_test = self._test_features
+        if f_test is None:
+            f_test = torch.cat(self._eval_batches(self.x_test, self.model.features)).cpu().numpy()
+        return probe_accuracy(f_train, self.data.y_train, f_test, self.data.y_test)
 
     def final_metrics(self) -> dict[str, float]:
         last = self.last
@@ -183,6 +185,21 @@ class Stage1Trainer:
             "epochs": self.epoch,
             "seconds": round(self.seconds, 3),
             **{k.replace("/", "_"): v for k, v in last.items() if k.startswith("train/")},
+        }
+
+    def figures(self, n_tsne: int = 1000) -> dict[str, Any]:
+        """Per-trial figures (made outside ``forward``): reconstructions and a latent t-SNE."""
+        from ncsweep import viz
+
+        x = self.x_test[:6]
+        x_hat = self.model.reconstruct(x)[0]
+        keep = slice(0, min(n_tsne, len(self.x_test)))  # t-SNE cost grows with N²
+        feats = torch.cat(self._eval_batches(self.x_test[keep], self.model.features))
+        return {
+            "reconstructions": viz.reconstructions(x.cpu(), x_hat.cpu()),
+            "latent_tsne": viz.latent_tsne(
+                feats.cpu().numpy(), self.data.y_test[keep], seed=self.cfg.run.seed
+            ),
         }
 
     # -- checkpoints ------------------------------------------------------------------------

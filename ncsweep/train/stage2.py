@@ -185,6 +185,20 @@ class Stage2Trainer:
         write_json(self.out_dir / METRICS, self.final_metrics())
         return scores
 
+    def figures(self, per_class: int = 5) -> dict[str, Any]:
+        """Generated series per class next to real test series of that class."""
+        from ncsweep import viz
+        from ncsweep.train.sampling import generate
+
+        k = self.data.n_classes
+        labels = torch.arange(k).repeat_interleave(per_class)
+        gen = torch.Generator().manual_seed(self.cfg.run.seed + EVAL_SEED_OFFSET + 1)
+        x = generate(self.model, self.stage1, len(labels), labels.to(self.device), self.cfg, gen)
+        fig = viz.samples_vs_real(
+            x.numpy(), self.data.x_test, labels.numpy(), self.data.y_test, n_per_class=per_class
+        )
+        return {"samples_vs_real": fig}
+
     def final_metrics(self) -> dict[str, float]:
         last = self.last
         keys = ("fid", "is_mean", "is_std", "cas", "evaluator_acc", "seconds_eval")
