@@ -1,0 +1,141 @@
+"""``ncsweep plan | run | resume | status``: studies from search-space files.
+
+Heavy imports (torch, Ray) happen inside the commands, so ``ncsweep --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from ncsweep.cli.common import user_errors
+
+
+@click.command()
+@click.argument("space", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.option("--gpus", type=int, default=None, help="Also estimate the wall clock on N GPUs.")
+def plan(space: str, as_json: bool, gpus: int | None) -> None:
+    """Expand SPACE and show the study without running it."""
+    from ncsweep.study import load_study, render, summarize
+
+    with user_errors():
+        study, trials = load_study(space)
+        summary = summarize(study, trials, gpus)
+    for m in summary["missing_datasets"]:
+        where = ", ".join(m["looked_in"])
+        click.echo(
+            f"warning: dataset {m['dataset']} is not in the data root ({where}); "
+            "`ncsweep run` will refuse to start until it is",
+            err=True,
+        )
+    click.echo(json.dumps(summary, indent=2) if as_json else render(summary))
+
+
+def _run_options(f):
+    options = [
+        click.option(
+            "--address", default=None, help="Ray cluster address (default: start a local Ray)."
+        ),
+        click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray."),
+        click.option("--num-gpus", type=int, default=None, help="GPUs of the local Ray."),
+        click.option("--max-concurrent", type=int, default=None, help="At most N trials at once."),
+        click.option(
+            "--max-failures",
+            type=int,
+            default=2,
+            show_default=True,
+            help="Retries per trial (each resumes from its last checkpoint).",
+        ),
+        click.option(
+            "--tracking-uri",
+            default=None,
+            help="MLflow store (default: sqlite:///<storage>/mlflow.db).",
+        ),
+        click.option("--no-tracking", is_flag=True, help="Do not log to MLflow."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _options(address, num_cpus, num_gpus, max_concurrent, max_failures, tracking_uri, no_tracking):
+    from ncsweep.sweep.driver import RunOptions
+
+    uri = "" if no_tracking else tracking_uri
+    return RunOptions(address, num_cpus, num_gpus, max_concurrent, uri, max_failures)
+
+
+def _exit_with(counts: dict) -> None:
+    bad = sum(c["failed"] + c["skipped"] for c in counts.values())
+    if bad:
+        click.echo(f"{bad} trial(s) failed or were skipped: see `ncsweep status`", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("space", type=click.Path(dir_okay=False))
+@click.option(
+    "--storage",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Study directory (default: runs/<study name>).",
+)
+@_run_options
+def run(space: str, storage: str | None, **kw) -> None:
+    """Run the study of SPACE; what is finished in --storage is skipped."""
+    from ncsweep.study import load_space
+    from ncsweep.sweep.driver import StudyError, run_study
+
+    with user_errors():
+        storage = storage or str(Path("runs") / load_space(space).name)
+        try:
+            counts = run_study(space, storage, _options(**kw))
+        except StudyError as exc:
+            raise click.ClickException(str(exc)) from exc
+    _exit_with(counts)
+
+
+@click.command()
+@click.argument("storage", type=click.Path(file_okay=False, exists=True))
+@_run_options
+def resume(storage: str, **kw) -> None:
+    """Finish the study in STORAGE (reads STORAGE/study.yaml)."""
+    from ncsweep.sweep.driver import StudyError, resume_study
+
+    with user_errors():
+        try:
+            counts = resume_study(storage, _options(**kw))
+        except StudyError as exc:
+            raise click.ClickException(str(exc)) from exc
+    _exit_with(counts)
+
+
+@click.command()
+@click.argument("storage", type=click.Path(file_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print every trial as JSON on stdout.")
+def status(storage: str, as_json: bool) -> None:
+    """Show the state of every trial of the study in STORAGE."""
+    from ncsweep.sweep.ledger import Ledger
+
+    with user_errors():
+        trials = Ledger(storage).trials()
+    counts: dict[str, Counter] = {}
+    for t in trials:
+        counts.setdefault(t["stage"], Counter())[t["state"]] += 1
+    if as_json:
+        out = {"storage": str(Path(storage).absolute()), "counts": counts, "trials": trials}
+        click.echo(json.dumps(out, indent=2, default=dict))
+        return
+    for stage, c in counts.items():
+        click.echo(
+            f"{stage:<9} "
+            + "  ".join(f"{s} {c[s]}" for s in ("pending", "running", "done", "failed", "skipped"))
+        )
+    for t in trials:
+        extra = f"  ({t['error']})" if t["error"] and t["state"] in ("failed", "skipped") else ""
+        click.echo(f"  {t['state']:<8} {t['key']}{extra}")

@@ -1,0 +1,167 @@
+"""``ncsweep run``: one Tune run for a whole study, on a local or an existing Ray cluster."""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ncsweep.study import load_study, missing_datasets
+from ncsweep.sweep.ledger import STUDY, Ledger
+
+FORWARDED_ENV = ("NCSWEEP_TEST_FAIL",)  # test seams that must reach the trial processes
+
+
+class StudyError(RuntimeError):
+    """The study cannot start (missing data, an empty storage directory, ...)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    address: str | None = None
+    num_cpus: int | None = None
+    num_gpus: int | None = None
+    max_concurrent: int | None = None
+    tracking_uri: str | None = None  # None → sqlite in the storage dir; "" → no tracking
+    max_failures: int = 2  # Tune retries per trial, each from the trial's last checkpoint
+
+
+def runtime_config(t: dict[str, Any], ledger: Ledger) -> dict[str, Any]:
+    """The trial's config with what depends on where the study lives filled in."""
+    cfg = copy.deepcopy(t["config"])
+    cache = str(ledger.storage / "evaluators")
+    if t["stage"] in ("stage2", "evaluator"):
+        cfg["evaluator"]["cache_dir"] = cache
+    if t["stage"] == "stage2":
+        cfg["stage1"] = str(ledger.trial_dir(t["depends_on"][0]))
+    if t["stage"] != "evaluator":
+        cfg["run"]["num_threads"] = max(1, int(t["resources"].get("cpu", 1)))
+    return cfg
+
+
+def _config_maker(ledger: Ledger, tracking: dict[str, Any] | None):
+    info = None if tracking is None else {k: v for k, v in tracking.items() if k != "tracker"}
+
+    def config_for(t: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **{k: t[k] for k in ("key", "stage", "depends_on", "resources", "labels")},
+            "epochs_per_step": t["epochs_per_step"],
+            "config": runtime_config(t, ledger),
+            "storage": str(ledger.storage),
+            "tracking": info,
+        }
+
+    return config_for
+
+
+def _init_ray(opts: RunOptions) -> bool:
+    """Connect to ``address`` or start a local Ray; True when we started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}} if env else {}
+    if opts.address:
+        ray.init(address=opts.address, **kwargs)
+        return True
+    ray.init(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, include_dashboard=False, **kwargs)
+    return True
+
+
+def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str]):
+    from ray import tune
+
+    from ncsweep.sweep.progress import ProgressCallback
+    from ncsweep.sweep.trainables import with_resources
+
+    run_config = tune.RunConfig(
+        name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
+        storage_path=str(ledger.storage / "ray"),
+        failure_config=tune.FailureConfig(max_failures=opts.max_failures),
+        checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+        callbacks=[ProgressCallback(searcher, stream)],
+        verbose=0,
+    )
+    tune_config = tune.TuneConfig(
+        search_alg=searcher,
+        num_samples=-1,
+        reuse_actors=True,
+        max_concurrent_trials=opts.max_concurrent,
+        trial_name_creator=lambda trial: trial.config["key"],
+        trial_dirname_creator=lambda trial: f"{trial.config['key']}-{trial.trial_id}",
+    )
+    return tune.Tuner(with_resources(), tune_config=tune_config, run_config=run_config)
+
+
+def _pending_slots(opts: RunOptions) -> int:
+    """Trials Tune may hold pending at once (it asks a custom searcher for only 1 by default)."""
+    import ray
+
+    res = ray.cluster_resources()
+    return opts.max_concurrent or max(1, int(res.get("GPU", 0) + res.get("CPU", 1)))
+
+
+def run_study(
+    space_path: str | Path,
+    storage: str | Path,
+    opts: RunOptions | None = None,
+    stream: IO[str] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Run (or finish) the study; returns per-stage counts. Finished trials never run again."""
+    opts, stream = opts or RunOptions(), stream or sys.stderr
+    space, trials = load_study(space_path)
+    missing = missing_datasets(space, trials)
+    if missing:
+        lines = [f"  {m['dataset']} (looked in {', '.join(m['looked_in'])})" for m in missing]
+        raise StudyError("datasets missing from the data root, not starting:\n" + "\n".join(lines))
+    ledger = Ledger(storage)
+    plan = [t.to_dict() for t in trials]
+    ledger.save_study(space_path, plan)
+    from ncsweep.sweep.searcher import DependencySearcher
+
+    probe = DependencySearcher(plan, ledger, lambda t: t)
+    if all(s == "done" for s in probe.status.values()):
+        print(f"study {space.name}: all {len(plan)} trials already done", file=stream)
+        return probe.counts()
+    started = _init_ray(opts)
+    try:
+        return _fit(space, plan, ledger, opts, stream)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def _fit(space, plan, ledger: Ledger, opts: RunOptions, stream) -> dict[str, dict[str, int]]:
+    from ncsweep.sweep.searcher import DependencySearcher
+    from ncsweep.sweep.tracking_hook import start_study_tracking
+
+    uri = opts.tracking_uri
+    if uri is None:
+        uri = f"sqlite:///{ledger.storage / 'mlflow.db'}"
+    tracking = start_study_tracking(uri or None, space.name, ledger.storage, space.raw, plan)
+    searcher = DependencySearcher(plan, ledger, _config_maker(ledger, tracking))
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(_pending_slots(opts)))
+    _tuner(searcher, ledger, opts, stream).fit()
+    searcher.reconcile()
+    counts = searcher.counts()
+    if tracking:
+        tracking["tracker"].end("FINISHED")
+    from ncsweep.sweep.progress import format_counts
+
+    print(f"study {space.name} finished: {format_counts(counts)}", file=stream)
+    return counts
+
+
+def resume_study(storage: str | Path, opts: RunOptions | None = None, stream=None):
+    """Finish the study stored in ``storage`` (reads ``<storage>/study.yaml``)."""
+    path = Path(storage) / STUDY
+    if not path.is_file():
+        raise StudyError(f"{storage} holds no study ({STUDY} missing)")
+    return run_study(path, storage, opts, stream)

@@ -1,0 +1,86 @@
+"""The one place where the sweep talks to MLflow tracking (``ncsweep.tracking``).
+
+Both sides do nothing when tracking is off (``config["tracking"]`` is None) or when
+``ncsweep.tracking`` cannot be imported, so a study never fails for want of a tracking store.
+"""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from pathlib import Path
+from typing import Any
+
+
+def _tracking_module():
+    try:
+        import ncsweep.tracking as tracking
+    except ImportError as exc:  # the study runs untracked rather than not at all
+        warnings.warn(f"MLflow tracking unavailable ({exc}); running untracked", stacklevel=2)
+        return None
+    return tracking
+
+
+def start_study_tracking(
+    uri: str | None, study: str, storage: Path, space: dict, plan: list[dict]
+) -> dict[str, Any] | None:
+    """Driver side: the study's parent run; returns what every trial needs to log under it."""
+    tracking = _tracking_module() if uri else None
+    if tracking is None:
+        return None
+    tracker = tracking.StudyTracker(uri, study, storage)
+    slim = [{"key": p["key"], "stage": p["stage"], "labels": p["labels"]} for p in plan]
+    parent = tracker.start(space, plan=slim)
+    return {"uri": uri, "study": study, "parent_run_id": parent, "tracker": tracker}
+
+
+class TrialTracking:
+    """Trial side: wraps a ``TrialTracker`` (or nothing)."""
+
+    def __init__(self, tracker: Any = None, ledger: Any = None, key: str = ""):
+        self.tracker, self.ledger, self.key = tracker, ledger, key
+
+    @classmethod
+    def start(cls, config: dict[str, Any], epoch: int) -> TrialTracking:
+        info = config.get("tracking")
+        tracking = _tracking_module() if info else None
+        if tracking is None:
+            return cls()
+        from ncsweep.sweep.ledger import Ledger
+
+        ledger = Ledger(config["storage"])
+        tags = {k: v for k, v in config.get("labels", {}).items() if v is not None}
+        tags["node"] = socket.gethostname()
+        if config["stage"] == "stage2" and config.get("depends_on"):
+            parent_s1 = ledger.read(config["depends_on"][0]).get("mlflow_run_id")
+            if parent_s1:
+                tags["stage1_run_id"] = parent_s1
+        tracker = tracking.TrialTracker(
+            info["uri"],
+            info["study"],
+            info["parent_run_id"],
+            config["key"],
+            config["stage"],
+            params=config["config"],
+            tags=tags,
+        )
+        return cls(tracker, ledger, config["key"])
+
+    def log_epoch(self, metrics: dict[str, Any], step: int) -> None:
+        if self.tracker is not None:
+            self.tracker.log_epoch(metrics, step)
+
+    def log_final(self, metrics: dict[str, Any], out_dir: Path) -> None:
+        if self.tracker is None:
+            return
+        self.tracker.log_final({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        for name in ("metrics.json", "config.yaml", "history.jsonl"):
+            if (out_dir / name).is_file():
+                self.tracker.log_artifact(out_dir / name)
+        if self.tracker.run_id:
+            self.ledger.update(self.key, mlflow_run_id=self.tracker.run_id)
+
+    def end(self, status: str) -> None:
+        if self.tracker is not None:
+            self.tracker.end(status)
+            self.tracker = None

@@ -1,0 +1,161 @@
+"""The Ray Tune trainable: one class for every stage, dispatching on ``config["stage"]``.
+
+A trial's run directory is ``<storage>/trials/<key>/``; the trainer writes ``checkpoint.pt``
+there and resumes from it, so a relaunch after a driver kill, or a Tune retry after a crash
+(``FailureConfig``), continues from the last checkpoint rather than epoch 0. One ``step()`` is
+``epochs_per_step`` epochs. ``reset_config`` lets Tune reuse the actor (``reuse_actors=True``).
+
+Test seam (tests/test_sweep_run.py): ``NCSWEEP_TEST_FAIL="<key part>@<epoch>[:always],..."`` makes
+a trial whose key contains ``<key part>`` raise once it has trained ``<epoch>`` epochs, on its
+first attempt only unless ``:always``. Unset in normal use.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+import ray
+import torch
+from ray import tune
+
+from ncsweep.sweep.ledger import Ledger
+from ncsweep.sweep.stages import make_trainer, typed_config
+from ncsweep.sweep.tracking_hook import TrialTracking
+
+FAIL_ENV = "NCSWEEP_TEST_FAIL"
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by the NCSWEEP_TEST_FAIL seam."""
+
+
+def trial_resources(config: dict[str, Any]) -> tune.PlacementGroupFactory:
+    """Tune's resource request of a trial, from the search space (``{gpu, cpu}``)."""
+    res = config.get("resources", {})
+    bundle = {"CPU": float(res.get("cpu", 1.0)), "GPU": float(res.get("gpu", 1.0))}
+    return tune.PlacementGroupFactory([{k: v for k, v in bundle.items() if v > 0} or {"CPU": 0.01}])
+
+
+def _device(requested: str) -> str:
+    """CUDA only when Ray gave this trial a GPU and torch can use it (logical GPUs exist)."""
+    if requested not in ("auto", "", None):
+        return requested
+    return "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
+
+
+def _maybe_fail(key: str, epoch: int, attempts: int) -> None:
+    for spec in filter(None, os.environ.get(FAIL_ENV, "").split(",")):
+        part, _, rest = spec.partition("@")
+        at, _, mode = rest.partition(":")
+        if part in key and epoch >= int(at) and (mode == "always" or attempts <= 1):
+            raise InjectedFailure(f"{FAIL_ENV}: injected failure of {key} at epoch {epoch}")
+
+
+class StudyTrainable(tune.Trainable):
+    """Runs one trial of a study: an evaluator, a stage-1 or a stage-2 run."""
+
+    def setup(self, config: dict[str, Any]) -> None:
+        self.cfg = typed_config(config["stage"], config["config"], f"trial {config['key']}")
+        # Nothing else here: Tune may construct an actor with a trial's config and then run that
+        # trial on a reused actor instead; only the actor that steps a trial touches its files.
+        self.config_, self.trainer = config, None
+
+    def _begin(self) -> None:
+        config = self.config_
+        self.key, self.stage = config["key"], config["stage"]
+        self.ledger = Ledger(config["storage"])
+        self.out = self.ledger.trial_dir(self.key)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.epochs_per_step = int(config.get("epochs_per_step", 1))
+        cpus = max(1, int(config.get("resources", {}).get("cpu", 1)))
+        torch.set_num_threads(cpus)  # two 1-CPU trials on 2 cores must not fight
+        node = ray.get_runtime_context().get_node_id()
+        self.attempts = self.ledger.mark_running(self.key, node)["attempts"]
+        requested = "auto" if self.stage == "evaluator" else self.cfg.run.device
+        self.trainer = make_trainer(self.stage, self.cfg, self.out, _device(requested))
+        ckpt = self.out / "checkpoint.pt"
+        if ckpt.is_file() and self.stage != "evaluator":
+            self.trainer.load(ckpt)
+        self.ledger.update(self.key, resumed_from_epoch=self.trainer.epoch)
+        self._write_config(config["config"])
+        self.tracking = TrialTracking.start(config, self.trainer.epoch)
+
+    def _write_config(self, cfg: dict[str, Any]) -> None:
+        from ncsweep.train.common import write_config
+
+        write_config(self.out, cfg)
+
+    def step(self) -> dict[str, Any]:
+        key, storage = self.config_["key"], self.config_["storage"]
+        if self.trainer is None and Ledger(storage).is_done(key):
+            return {"done": True}  # finished by an earlier run: never train it twice
+        try:
+            if self.trainer is None:
+                self._begin()
+            metrics = self._train_some()
+        except Exception as exc:
+            Ledger(storage).update(key, error=f"{type(exc).__name__}: {exc}")
+            if getattr(self, "tracking", None) is not None:
+                self.tracking.end("FAILED")
+            traceback.print_exc()
+            raise
+        if self.trainer.done:
+            self._finish()
+        return {**metrics, "epoch": self.trainer.epoch, "done": self.trainer.done}
+
+    def _train_some(self) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        for _ in range(self.epochs_per_step):
+            if self.trainer.done:
+                break
+            _maybe_fail(self.key, self.trainer.epoch, self.attempts)
+            epoch_metrics = self.trainer.train_epoch()
+            self.tracking.log_epoch(epoch_metrics, self.trainer.epoch)
+            metrics = {k.replace("/", "_"): v for k, v in epoch_metrics.items() if _is_number(v)}
+        return metrics
+
+    def _finish(self) -> None:
+        from ncsweep.train.common import METRICS, write_json
+
+        final = self.trainer.final_metrics()
+        if not (self.out / METRICS).is_file():
+            write_json(self.out / METRICS, final)
+        self.tracking.log_final(final, self.out)
+        self.ledger.mark_done(self.key)
+
+    def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:
+        # The run dir holds the real checkpoint; Tune keeps only a pointer to the epoch.
+        if self.trainer is None:
+            return {"key": self.config_["key"], "epoch": None}
+        if not self.trainer.done:
+            self.trainer.save()
+        return {"key": self.key, "epoch": self.trainer.epoch}
+
+    def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.trainer is None:
+            self._begin()  # resumes from the run dir's checkpoint.pt, the newest there is
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        self.cleanup()
+        self.setup(new_config)
+        return True
+
+    def cleanup(self) -> None:
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None:
+            self.tracking.end("FINISHED" if trainer.done else "KILLED")
+            self.trainer = None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def with_resources():
+    """The trainable Tune runs: resources per trial from the trial's own config."""
+    return tune.with_resources(StudyTrainable, trial_resources)
+
+
+__all__ = ["StudyTrainable", "trial_resources", "with_resources", "InjectedFailure"]
