@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from ncsweep.cli import main
 
 SMALL = {"ssl": {"proj_hidden": 64, "proj_out": 64}, "optim": {"batch_size": 16}}
-VARIANTS = [("none", None)] + [(s, a) for s in ("barlowtwins", "vibcreg") for a in ("warp", "slice", "gauss")]
+VARIANTS = [("none", None)] + [
+    (s, a) for s in ("barlowtwins", "vibcreg") for a in ("warp", "slice", "gauss")
+]
 
 
 @pytest.fixture
@@ -34,7 +36,15 @@ def test_every_variant_trains_and_prints_json(tmp_path, small_config, ssl, aug):
     result = train(args, small_config)
     assert result.exit_code == 0, result.output
     final = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("val_recon", "knn_acc", "svm_acc", "perplexity", "tokens_per_series", "epochs", "seconds"):
+    for key in (
+        "val_recon",
+        "knn_acc",
+        "svm_acc",
+        "perplexity",
+        "tokens_per_series",
+        "epochs",
+        "seconds",
+    ):
         assert key in final
     assert final["epochs"] == 1 and final["tokens_per_series"] == 45
     assert json.loads((out / "metrics.json").read_text()) == pytest.approx(final)
@@ -64,7 +74,10 @@ def test_unknown_config_key_names_file_and_key(tmp_path):
 
 
 def test_missing_dataset_says_where_it_looked(tmp_path, small_config):
-    result = train(["--dataset", "Wafer", "--data-root", str(tmp_path), "--out", str(tmp_path / "o")], small_config)
+    result = train(
+        ["--dataset", "Wafer", "--data-root", str(tmp_path), "--out", str(tmp_path / "o")],
+        small_config,
+    )
     assert result.exit_code == 1
     assert "Wafer" in result.output and str(tmp_path) in result.output
 
@@ -72,5 +85,14 @@ def test_missing_dataset_says_where_it_looked(tmp_path, small_config):
 def test_help_explains_options():
     result = CliRunner().invoke(main, ["train", "stage1", "--help"])
     assert result.exit_code == 0
-    for flag in ("--dataset", "--ssl", "--aug", "--zeta", "--seed", "--epochs", "--out", "--config"):
+    for flag in (
+        "--dataset",
+        "--ssl",
+        "--aug",
+        "--zeta",
+        "--seed",
+        "--epochs",
+        "--out",
+        "--config",
+    ):
         assert flag in result.output

@@ -92,6 +92,11 @@ def test_metrics_per_step_and_artifacts(study):
     assert steps[-2:] == [1, 2]
     assert "val_recon" in s1.data.metrics and "knn_acc" in s1.data.metrics
     assert "config.yaml" in {a.path for a in client.list_artifacts(s1.info.run_id)}
+    figures = {a.path for a in client.list_artifacts(s1.info.run_id, "figures")}
+    assert {"figures/reconstructions.png", "figures/latent_tsne.png"} <= figures
+    s2 = next(r for r in runs if r.data.tags.get("ncsweep.stage") == "stage2")
+    s2_figures = {a.path for a in client.list_artifacts(s2.info.run_id, "figures")}
+    assert "figures/samples_vs_real.png" in s2_figures
 
 
 def test_rerun_adds_no_runs(study):

@@ -35,7 +35,9 @@ def progress_printer(total: int, keys: tuple[str, ...]) -> Callable[[dict[str, A
 
     def report(m: dict[str, Any]) -> None:
         parts = [f"epoch {int(m['epoch'])}/{total}"]
-        parts += [f"{k.removeprefix('train/').replace('/', '_')} {m[k]:.4g}" for k in keys if k in m]
+        parts += [
+            f"{k.removeprefix('train/').replace('/', '_')} {m[k]:.4g}" for k in keys if k in m
+        ]
         parts.append(f"[{m.get('seconds', 0.0):.1f}s]")
         click.echo("  ".join(parts), err=True)
 

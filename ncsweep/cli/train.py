@@ -52,7 +52,9 @@ def build_stage1_config(config_file: Path | None, flags: dict[str, Any]):
 @train.command("stage1")
 @click.option("--dataset", help="UCR dataset name, e.g. SonyAIBORobotSurface1.")
 @click.option("--ssl", type=click.Choice(["none", "barlowtwins", "vibcreg"]), help="SSL method.")
-@click.option("--aug", type=click.Choice(["warp", "slice", "gauss"]), help="Augmentation of the 2nd view.")
+@click.option(
+    "--aug", type=click.Choice(["warp", "slice", "gauss"]), help="Augmentation of the 2nd view."
+)
 @click.option("--zeta", type=float, help="Weight of the augmented view's reconstruction (ζ).")
 @click.option("--seed", type=int, help="Random seed (same seed → same metrics on CPU).")
 @click.option("--epochs", type=int, help="Training epochs (study: 1000).")
@@ -62,9 +64,16 @@ def build_stage1_config(config_file: Path | None, flags: dict[str, Any]):
 @click.option("--device", help="auto | cpu | cuda | cuda:N (auto: CUDA when available).")
 @click.option("--threads", type=int, help="torch CPU threads (0: torch's default).")
 @click.option("--data-root", help="UCR archive root (else $NCSWEEP_UCR_ROOT, else bundled data).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML with any Stage1Config keys (e.g. ssl.proj_hidden).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="YAML with any Stage1Config keys (e.g. ssl.proj_hidden).",
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
-@click.option("--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/checkpoint.pt.")
+@click.option(
+    "--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/checkpoint.pt."
+)
 def stage1(config_file: Path | None, out: Path, resume: bool, **flags: Any) -> None:
     """Train the stage-1 VQ-VAE tokenizer (optionally NC-VQVAE with an SSL loss).
 

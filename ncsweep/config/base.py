@@ -68,7 +68,10 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
             if len(args) != len(value):
                 problems.append(f"{path}: expected {len(args)} items, got {len(value)}")
                 return value
-            return tuple(_convert(v, a, f"{path}[{i}]", problems) for i, (v, a) in enumerate(zip(value, args)))
+            return tuple(
+                _convert(v, a, f"{path}[{i}]", problems)
+                for i, (v, a) in enumerate(zip(value, args, strict=True))
+            )
         item = args[0] if args else Any
         out = [_convert(v, item, f"{path}[{i}]", problems) for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out
@@ -144,7 +147,9 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Recursively merge ``override`` into a copy of ``base`` (no shared mutable state)."""
-    out: dict[str, Any] = {k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    out: dict[str, Any] = {
+        k: (deep_merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()
+    }
     for k, v in override.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
             out[k] = deep_merge(out[k], v)

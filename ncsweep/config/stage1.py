@@ -48,7 +48,9 @@ class SSLConfig:
 
     def __post_init__(self) -> None:
         if self.method != "none" and self.augmentation is None:
-            raise ValueError(f"ssl.method={self.method!r} needs ssl.augmentation (warp, slice or gauss)")
+            raise ValueError(
+                f"ssl.method={self.method!r} needs ssl.augmentation (warp, slice or gauss)"
+            )
         if self.zeta < 0:
             raise ValueError(f"ssl.zeta must be >= 0, got {self.zeta}")
 

@@ -69,7 +69,15 @@ def _init_ray(opts: RunOptions) -> bool:
     if opts.address:
         ray.init(address=opts.address, **kwargs)
         return True
-    ray.init(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, include_dashboard=False, **kwargs)
+    # address="local": always a fresh cluster of our own; joining one that happens to run on this
+    # machine is what --address auto is for (and num_cpus/num_gpus would be refused there).
+    ray.init(
+        address="local",
+        num_cpus=opts.num_cpus,
+        num_gpus=opts.num_gpus,
+        include_dashboard=False,
+        **kwargs,
+    )
     return True
 
 

@@ -70,15 +70,37 @@ class TrialTracking:
         if self.tracker is not None:
             self.tracker.log_epoch(metrics, step)
 
-    def log_final(self, metrics: dict[str, Any], out_dir: Path) -> None:
+    def log_final(self, metrics: dict[str, Any], out_dir: Path, trainer: Any = None) -> None:
         if self.tracker is None:
             return
         self.tracker.log_final({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        self._log_figures(trainer)
         for name in ("metrics.json", "config.yaml", "history.jsonl"):
             if (out_dir / name).is_file():
                 self.tracker.log_artifact(out_dir / name)
         if self.tracker.run_id:
             self.ledger.update(self.key, mlflow_run_id=self.tracker.run_id)
+
+    def _log_figures(self, trainer: Any) -> None:
+        """The trainer's per-trial figures (reconstructions, t-SNE, samples vs real), if any.
+
+        A figure that cannot be drawn is reported and skipped: it never fails a finished trial.
+        """
+        make = getattr(trainer, "figures", None)
+        if make is None:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        try:
+            figures = make()
+        except Exception as exc:  # noqa: BLE001 - plotting must not lose hours of training
+            warnings.warn(
+                f"trial {self.key}: figures skipped ({type(exc).__name__}: {exc})", stacklevel=2
+            )
+            return
+        for name, fig in figures.items():
+            self.tracker.log_figure(fig, name)
 
     def end(self, status: str) -> None:
         if self.tracker is not None:

@@ -122,7 +122,7 @@ class StudyTrainable(tune.Trainable):
         final = self.trainer.final_metrics()
         if not (self.out / METRICS).is_file():
             write_json(self.out / METRICS, final)
-        self.tracking.log_final(final, self.out)
+        self.tracking.log_final(final, self.out, self.trainer)
         self.ledger.mark_done(self.key)
 
     def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:
