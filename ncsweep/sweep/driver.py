@@ -107,11 +107,16 @@ def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str]):
 
 
 def _pending_slots(opts: RunOptions) -> int:
-    """Trials Tune may hold pending at once (it asks a custom searcher for only 1 by default)."""
+    """Trials Tune may hold pending at once (it asks a custom searcher for only 1 by default).
+
+    Small on purpose: a trial handed to Tune early is a scheduling decision made early, so a
+    long pending queue of stage-1 trials would delay the stage-2 trials that become ready.
+    """
     import ray
 
     res = ray.cluster_resources()
-    return opts.max_concurrent or max(1, int(res.get("GPU", 0) + res.get("CPU", 1)))
+    slots = int(res.get("GPU", 0)) or int(res.get("CPU", 1))
+    return max(1, min(4, slots // 2, opts.max_concurrent or slots))
 
 
 def run_study(

@@ -1,8 +1,10 @@
 """A Tune searcher that hands out the study's trials in dependency order, in ONE Tune run.
 
-``suggest`` returns the most urgent trial whose dependencies are all done (urgency = its own
-estimated cost plus the longest chain of dependents behind it, so long chains start first and
-the tail is short), ``None`` while the rest wait on running trials, and ``Searcher.FINISHED``
+``suggest`` returns a ready trial (all dependencies done): first any trial that waited on
+others (a stage-2 trial starts as soon as its stage 1 and evaluator are done, while other
+stage-1 trials still run: no barrier between stages), then the most urgent of the rest
+(urgency = its own estimated cost plus the longest chain of dependents behind it, so long
+chains start first and the tail is short), ``None`` while the rest wait on running trials, and ``Searcher.FINISHED``
 when nothing remains. A trial that fails for good makes every trial that depends on it,
 directly or not, ``skipped`` (reason in its state.json); the study still finishes.
 The storage ledger is the source of truth: trials it records as done are never suggested.
@@ -54,7 +56,8 @@ class DependencySearcher(Searcher):
         self.ledger = ledger
         self.config_for = config_for
         prio = priorities(trials)
-        self.order = sorted(self.trials, key=lambda k: -prio[k])
+        # dependents before roots, each group by urgency
+        self.order = sorted(self.trials, key=lambda k: (not self.trials[k]["depends_on"], -prio[k]))
         self.dependents: dict[str, list[str]] = {k: [] for k in self.trials}
         for t in trials:
             for dep in t["depends_on"]:
