@@ -15,6 +15,11 @@ with --threads 1.
 
     python benchmarks/stage1_throughput.py --threads 1 --steps 3
     python benchmarks/stage1_throughput.py --device cuda --steps 20
+    python benchmarks/stage1_throughput.py --device cuda --steps 20 --write-timings gpu.json
+
+--write-timings FILE writes (or merges into FILE) one stage-1 entry per variant x L for
+`ncsweep plan --timings FILE`: seconds per epoch per 1000 series = wall seconds per step x
+(1000 / batch). Other lengths than 128 / 500 may be measured (no thesis column for them).
 """
 
 from __future__ import annotations
@@ -156,10 +161,11 @@ def print_table(rows: list[tuple[str, int, dict]], args) -> None:
     head = f"{'variant':<12} {'L':>5} {'params':>8} {'steps/s':>8} {'CPU-s/step':>10} "
     print(head + f"{'thesis CPU-s':>12} {'speed-up':>8} {mem:>15}")
     for variant, length, r in rows:
-        ref = THESIS_CPU_S[(variant, length)]
+        ref = THESIS_CPU_S.get((variant, length))
+        refs = f"{ref:>12.2f} {ref / r['cpu_s']:>7.2f}x" if ref else f"{'-':>12} {'-':>8}"
         print(
             f"{variant:<12} {length:>5} {r['params'] / 1e6:>7.2f}M {r['steps_s']:>8.3f} "
-            f"{r['cpu_s']:>10.3f} {ref:>12.2f} {ref / r['cpu_s']:>7.2f}x {r['peak_mib']:>15.0f}"
+            f"{r['cpu_s']:>10.3f} {refs} {r['peak_mib']:>15.0f}"
         )
 
 
@@ -180,7 +186,12 @@ def parse_args(argv=None):
         "--fused-adamw", action="store_true", help="AdamW(fused=True) instead of the trainer's"
     )
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    p.add_argument("--lengths", nargs="+", type=int, default=list(LENGTHS), choices=LENGTHS)
+    p.add_argument("--lengths", nargs="+", type=int, default=list(LENGTHS), help="series lengths")
+    p.add_argument(
+        "--write-timings",
+        metavar="FILE",
+        help="write/merge the measured stage-1 rates into FILE (for ncsweep plan --timings)",
+    )
     p.add_argument("--one", nargs=2, metavar=("VARIANT", "L"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -195,6 +206,23 @@ def main(argv=None) -> None:
     print(
         f"yardstick: fp32 matmul ({args.batch}x4096 @ 4096x4096) {matmul_gflops(args):.1f} GFLOP/s"
     )
+    if args.write_timings:
+        write_timings(rows, args)
+
+
+def write_timings(rows: list[tuple[str, int, dict]], args) -> None:
+    """Stage-1 entries: s / epoch / 1000 series = (1 / steps_s) x (1000 / batch)."""
+    import datetime
+
+    from ncsweep.study.timings import Entry, device_label, merge_timings
+
+    entries = [
+        Entry("stage1", length, variant, args.batch, 1000.0 / (r["steps_s"] * args.batch))
+        for variant, length, r in rows
+    ]
+    today = datetime.date.today().isoformat()  # the parent ran matmul_gflops: threads are set
+    out = merge_timings(args.write_timings, device_label(args.device), today, entries)
+    print(f"wrote {len(entries)} stage-1 entries to {out.source} (device: {out.device})")
 
 
 if __name__ == "__main__":

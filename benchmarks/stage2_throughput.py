@@ -17,6 +17,17 @@ Shapes come from the dataset registry (no data files needed).
 
     python benchmarks/stage2_throughput.py --steps 3 --decode-n 64
     python benchmarks/stage2_throughput.py --device cuda --dataset FordA
+    python benchmarks/stage2_throughput.py --device cuda --dataset FordA --write-timings gpu.json
+
+--write-timings FILE writes (or merges into FILE, e.g. after the stage-1 benchmark) two entries
+at the dataset's length for `ncsweep plan --timings FILE`:
+  stage2     seconds_per_epoch_per_kseries = (1 / train steps/s) x (1000 / 256);
+             sample_seconds_per_kseries = 1000 / decode samples/s (s = 1)
+                                          + 2000 x FCN inference s/series
+             (generate 1000 series, features of them and of 1000 real ones: FID/IS/CAS samples)
+  evaluator  seconds_per_epoch_per_kseries = FCN epoch on the CAS set x (1000 / its size)
+The plan prices each stage-2 trial's evaluation from these two (CAS FCN = the evaluator's rate).
+Run it for a short and a long dataset (e.g. SonyAIBORobotSurface1 and FordA) to interpolate.
 """
 
 from __future__ import annotations
@@ -109,7 +120,7 @@ def bench_fcn(info, n_cas: int, device) -> tuple[float, float, float]:
     return epoch_cas, epoch_eval, per_series
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -123,7 +134,12 @@ def main() -> None:
         "--fcn-epochs", type=int, default=1000, help="study FCN epochs (evaluator, CAS)"
     )
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--write-timings",
+        metavar="FILE",
+        help="write/merge the stage-2 and evaluator rates into FILE (for ncsweep plan --timings)",
+    )
+    args = ap.parse_args(argv)
 
     import torch
 
@@ -161,6 +177,29 @@ def main() -> None:
         "note": f"FCN training extrapolated: 1 epoch measured x {args.fcn_epochs}",
     }
     print(json.dumps(out, indent=1))
+    if args.write_timings:
+        rates = {"train_sps": train_sps, "decode": decode, "infer": infer, "epoch_cas": epoch_cas}
+        write_timings(args.write_timings, device, info, n_cas, rates)
+
+
+def write_timings(path: str, device, info, n_cas: int, r: dict[str, float]) -> None:
+    import datetime
+
+    from ncsweep.config import Stage2Config
+    from ncsweep.study.timings import Entry, device_label, merge_timings
+
+    cfg = Stage2Config()
+    batch = 256  # bench_training's batch
+    train = 1000.0 / (r["train_sps"] * batch)
+    sample = 1000.0 / r["decode"] + 2000.0 * r["infer"]
+    fcn = r["epoch_cas"] * 1000.0 / n_cas
+    entries = [
+        Entry("stage2", info.length, "-", batch, train, sample),
+        Entry("evaluator", info.length, "-", cfg.evaluator.batch_size, fcn),
+    ]
+    today = datetime.date.today().isoformat()
+    out = merge_timings(path, device_label(str(device)), today, entries)
+    print(f"wrote {len(entries)} entries to {out.source} (device: {out.device})")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,30 @@ from ncsweep.cli.common import user_errors
 @click.command()
 @click.argument("space", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
-@click.option("--gpus", type=int, default=None, help="Also estimate the wall clock on N GPUs.")
-def plan(space: str, as_json: bool, gpus: int | None) -> None:
-    """Expand SPACE and show the study without running it."""
+@click.option(
+    "--gpus",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Also estimate the wall clock on N GPUs (needs --timings).",
+)
+@click.option(
+    "--timings",
+    type=click.Path(dir_okay=False),
+    envvar="NCSWEEP_TIMINGS",
+    default=None,
+    help="Per-epoch timings measured by benchmarks/stage{1,2}_throughput.py --write-timings "
+    "[env NCSWEEP_TIMINGS].",
+)
+def plan(space: str, as_json: bool, gpus: int | None, timings: str | None) -> None:
+    """Expand SPACE and show the study without running it: counts, dependencies, resources and,
+    from measured timings, GPU-hours and the wall clock on N GPUs."""
     from ncsweep.study import load_study, render, summarize
+    from ncsweep.study.timings import load_timings
 
     with user_errors():
+        measured = load_timings(timings) if timings else None
         study, trials = load_study(space)
-        summary = summarize(study, trials, gpus)
+        summary = summarize(study, trials, gpus, measured)
     for m in summary["missing_datasets"]:
         where = ", ".join(m["looked_in"])
         click.echo(
@@ -57,17 +73,32 @@ def _run_options(f):
             help="MLflow store (default: sqlite:///<storage>/mlflow.db).",
         ),
         click.option("--no-tracking", is_flag=True, help="Do not log to MLflow."),
+        click.option(
+            "--reuse-actors",
+            is_flag=True,
+            help="Reuse Ray worker processes between trials (saves ~4 s per trial; for many "
+            "short trials, may leave a GPU idle while trials wait on dependencies).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def _options(address, num_cpus, num_gpus, max_concurrent, max_failures, tracking_uri, no_tracking):
+def _options(
+    address,
+    num_cpus,
+    num_gpus,
+    max_concurrent,
+    max_failures,
+    tracking_uri,
+    no_tracking,
+    reuse_actors,
+):
     from ncsweep.sweep.driver import RunOptions
 
     uri = "" if no_tracking else tracking_uri
-    return RunOptions(address, num_cpus, num_gpus, max_concurrent, uri, max_failures)
+    return RunOptions(address, num_cpus, num_gpus, max_concurrent, uri, max_failures, reuse_actors)
 
 
 def _exit_with(counts: dict) -> None:

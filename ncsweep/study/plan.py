@@ -7,9 +7,14 @@ from typing import Any
 
 from ncsweep.study.expand import STAGES, TrialSpec
 from ncsweep.study.space import SearchSpace
-from ncsweep.study.timings import epoch_seconds
+from ncsweep.study.timings import Timings, epoch_seconds, ssl_kind
 
 EDGES_SHOWN = 5
+REFERENCE = "the thesis ran the 728-model grid in about 700 GPU-hours (NTNU Idun)"
+NO_TIMINGS = (
+    "unknown (no measured timings; run benchmarks/stage1_throughput.py --write-timings F and "
+    "benchmarks/stage2_throughput.py --write-timings F on your GPU, then plan --timings F)"
+)
 
 
 def variant_name(labels: dict[str, Any]) -> str:
@@ -36,37 +41,84 @@ def missing_datasets(space: SearchSpace, trials: list[TrialSpec]) -> list[dict[s
     ]
 
 
-def _trial_hours(t: TrialSpec) -> float | None:
+def _eval_seconds(t: TrialSpec, info, timings: Timings) -> float | None:
+    """The generative evaluation that ends a stage-2 trial: FID/IS samples + CAS samples, then the
+    CAS FCN (the evaluator's recipe, on max(cas_min_samples, n_train) synthetic series)."""
+    ev, gen = t.config["evaluator"], t.config["eval"]
+    n_fid = gen["n_fid"] or info.n_test
+    n_cas = max(gen["cas_min_samples"], info.n_train)
+    sample = timings.sample_rate(info.length)
+    fcn = epoch_seconds("evaluator", info.length, n_cas, None, timings, ev["batch_size"])
+    if sample is None or fcn is None:
+        return None
+    return sample * (n_fid + n_cas) / 1000.0 + fcn * gen["cas_epochs"]
+
+
+def trial_hours(t: TrialSpec, timings: Timings | None) -> tuple[float | None, str]:
+    """(hours on one device, why unknown) of one trial from measured per-epoch timings."""
     from ncsweep.data import REGISTRY
 
     info = REGISTRY.get(t.labels["dataset"])
+    if timings is None:
+        return None, "no measured timings"
     if info is None:
-        return None
-    per_epoch = epoch_seconds(t.stage, info.length, info.n_train, t.labels.get("ssl"))
-    return None if per_epoch is None else per_epoch * t.epochs / 3600.0
+        return None, f"{t.stage}/{t.labels['dataset']} (dataset not in the registry)"
+    section = "evaluator" if t.stage == "evaluator" else "optim"
+    batch = t.config[section]["batch_size"]
+    ssl = t.labels.get("ssl")
+    per_epoch = epoch_seconds(t.stage, info.length, info.n_train, ssl, timings, batch)
+    if per_epoch is None:
+        return None, f"{t.stage}/{ssl_kind(t.stage, ssl)} (not measured)"
+    seconds = per_epoch * t.epochs
+    if t.stage == "stage2":
+        extra = _eval_seconds(t, info, timings)
+        if extra is None:
+            return None, "stage2 generative evaluation (no sample or evaluator timing)"
+        seconds += extra
+    return seconds / 3600.0, ""
 
 
-def gpu_hours(trials: list[TrialSpec]) -> dict[str, Any]:
-    """Σ gpu × hours per stage; ``None`` where any trial's per-epoch timing is unknown."""
-    total: dict[str, float | None] = {}
+def critical_path(trials: list[TrialSpec], hours: dict[str, float]) -> float:
+    """Longest chain of trial durations along the dependencies (trials are in topological order)."""
+    finish: dict[str, float] = {}
+    for t in trials:
+        finish[t.key] = hours[t.key] + max((finish[d] for d in t.depends_on), default=0.0)
+    return max(finish.values(), default=0.0)
+
+
+def gpu_hours(trials: list[TrialSpec], timings: Timings | None = None) -> dict[str, Any]:
+    """Σ gpu × hours per stage and the critical path; ``None`` where any timing is unknown."""
+    per_trial: dict[str, float] = {}
     unknown: set[str] = set()
-    for stage in STAGES:
-        hours = 0.0
-        for t in (t for t in trials if t.stage == stage and t.resources.get("gpu", 0) > 0):
-            h = _trial_hours(t)
-            if h is None:
-                unknown.add(f"{stage}/{t.labels['dataset']}")
-                hours = None  # type: ignore[assignment]
-                break
-            hours += h * t.resources["gpu"]
-        total[stage] = hours
+    total: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
+    for t in trials:
+        h, why = trial_hours(t, timings)
+        if h is None:
+            unknown.add(why)
+            total[t.stage] = None
+            continue
+        per_trial[t.key] = h
+        if total[t.stage] is not None:
+            total[t.stage] += h * t.resources.get("gpu", 0)  # type: ignore[operator]
     known = [v for v in total.values() if v is not None]
     total["total"] = sum(known) if len(known) == len(STAGES) else None
-    return {"hours": total, "unknown": sorted(unknown)}
+    path = critical_path(trials, per_trial) if not unknown else None
+    return {"hours": total, "unknown": sorted(unknown), "critical_path": path}
 
 
-def summarize(space: SearchSpace, trials: list[TrialSpec], gpus: int | None = None) -> dict:
-    """The plan as a JSON-friendly dict (``ncsweep plan --json``)."""
+def wall_hours(hours: dict[str, Any], gpus: int) -> float | None:
+    """Lower bound on the wall clock on ``gpus`` GPUs: max(critical path, total / gpus)."""
+    total = hours["hours"]["total"]
+    return None if total is None else max(hours["critical_path"], total / gpus)
+
+
+def summarize(
+    space: SearchSpace,
+    trials: list[TrialSpec],
+    gpus: int | None = None,
+    timings: Timings | None = None,
+) -> dict:
+    """The plan as a JSON-friendly dict (``ncsweep plan --json``); GPU-hours need ``timings``."""
     by_stage = Counter(t.stage for t in trials)
     per_dataset: dict[str, Counter] = defaultdict(Counter)
     per_variant: Counter = Counter()
@@ -76,7 +128,7 @@ def summarize(space: SearchSpace, trials: list[TrialSpec], gpus: int | None = No
             per_variant[variant_name(t.labels)] += 1
     edges = [f"{t.key} <- {dep}" for t in trials for dep in t.depends_on]
     first = {s: next((t for t in trials if t.stage == s), None) for s in STAGES}
-    hours = gpu_hours(trials)
+    hours = gpu_hours(trials, timings)
     out = {
         "study": space.name,
         "source": space.source,
@@ -92,17 +144,54 @@ def summarize(space: SearchSpace, trials: list[TrialSpec], gpus: int | None = No
         "epochs": {s: t.epochs for s, t in first.items() if t},
         "gpu_hours": hours["hours"],
         "gpu_hours_unknown": hours["unknown"],
+        "critical_path_hours": hours["critical_path"],
+        "timings": _timings_info(timings),
+        "reference": REFERENCE,
         "missing_datasets": missing_datasets(space, trials),
     }
     if gpus:
-        total = hours["hours"]["total"]
         out["gpus"] = gpus
-        out["wall_clock_hours"] = None if total is None else total / gpus
+        out["wall_hours"] = wall_hours(hours, gpus)
     return out
+
+
+def _timings_info(timings: Timings | None) -> dict[str, str] | None:
+    if timings is None:
+        return None
+    return {"file": timings.source, "device": timings.device, "measured": timings.measured}
 
 
 def _fmt_hours(h: float | None) -> str:
     return "unknown" if h is None else f"{h:.1f}"
+
+
+def _render_hours(plan: dict[str, Any]) -> list[str]:
+    info, gh = plan["timings"], plan["gpu_hours"]
+    if info is None:
+        lines = [f"  GPU hours: {NO_TIMINGS}"]
+        if "wall_hours" in plan:
+            lines.append(f"  wall clock on {plan['gpus']} GPUs: unknown")
+        return lines + [f"  reference: {plan['reference']}"]
+    unit = "CPU hours, NOT a GPU estimate" if info["device"].startswith("cpu") else "GPU hours"
+    names = {"stage2": "stage2 (with FID/IS/CAS)"}
+    lines = [
+        f"  {unit} (per-epoch timings measured on {info['device']}, {info['measured']}, "
+        f"{info['file']}):",
+        "    " + ", ".join(f"{names.get(k, k)} {_fmt_hours(v)}" for k, v in gh.items()),
+    ]
+    lines += [f"    unknown: {why}" for why in plan["gpu_hours_unknown"]]
+    if plan["critical_path_hours"] is not None:
+        lines.append(
+            f"  critical path (longest dependency chain): {plan['critical_path_hours']:.1f} h"
+        )
+    if "wall_hours" in plan and plan["wall_hours"] is None:
+        lines.append(f"  wall clock on {plan['gpus']} GPUs: unknown")
+    elif "wall_hours" in plan:
+        lines.append(
+            f"  wall clock on {plan['gpus']} GPUs: >= {plan['wall_hours']:.1f} h "
+            "(lower bound: max(critical path, total / GPUs))"
+        )
+    return lines + [f"  reference: {plan['reference']}"]
 
 
 def render(plan: dict[str, Any]) -> str:
@@ -128,12 +217,7 @@ def render(plan: dict[str, Any]) -> str:
         lines.append(
             f"  {s:<9} resources gpu={r['gpu']:g} cpu={r['cpu']:g}  epochs={plan['epochs'][s]}"
         )
-    gh = plan["gpu_hours"]
-    lines.append("  GPU hours: " + ", ".join(f"{k} {_fmt_hours(v)}" for k, v in gh.items()))
-    if "wall_clock_hours" in plan:
-        lines.append(
-            f"  wall clock on {plan['gpus']} GPUs: {_fmt_hours(plan['wall_clock_hours'])} h"
-        )
+    lines += _render_hours(plan)
     for m in plan["missing_datasets"]:
         lines.append(
             f"  WARNING: dataset {m['dataset']} not found (looked in {', '.join(m['looked_in'])})"

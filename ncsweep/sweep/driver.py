@@ -28,6 +28,11 @@ class RunOptions:
     max_concurrent: int | None = None
     tracking_uri: str | None = None  # None → sqlite in the storage dir; "" → no tracking
     max_failures: int = 2  # Tune retries per trial, each from the trial's last checkpoint
+    # Off by default: a cached actor saves ~4 s of process start per trial, but while the
+    # searcher waits on dependencies Tune keeps an idle cached actor and its GPU (seen in
+    # tests/test_sweep_run.py: a node left idle for the rest of the study). Study trials run
+    # for hours; turn it on for many short trials (tests, benchmarks/orchestrator.py).
+    reuse_actors: bool = False
 
 
 def runtime_config(t: dict[str, Any], ledger: Ledger) -> dict[str, Any]:
@@ -98,7 +103,7 @@ def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str]):
     tune_config = tune.TuneConfig(
         search_alg=searcher,
         num_samples=-1,
-        reuse_actors=True,
+        reuse_actors=opts.reuse_actors,
         max_concurrent_trials=opts.max_concurrent,
         trial_name_creator=lambda trial: trial.config["key"],
         trial_dirname_creator=lambda trial: f"{trial.config['key']}-{trial.trial_id}",
@@ -109,14 +114,14 @@ def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str]):
 def _pending_slots(opts: RunOptions) -> int:
     """Trials Tune may hold pending at once (it asks a custom searcher for only 1 by default).
 
-    Small on purpose: a trial handed to Tune early is a scheduling decision made early, so a
-    long pending queue of stage-1 trials would delay the stage-2 trials that become ready.
+    One per GPU and CPU: Tune counts a trial waiting for its retry as pending too, so a smaller
+    queue lets failing trials starve ready ones; the searcher hands out ready stage-2 trials
+    before stage-1 trials, so they still start while other stage-1 trials run.
     """
     import ray
 
     res = ray.cluster_resources()
-    slots = int(res.get("GPU", 0)) or int(res.get("CPU", 1))
-    return max(1, min(4, slots // 2, opts.max_concurrent or slots))
+    return opts.max_concurrent or max(1, int(res.get("GPU", 0) + res.get("CPU", 1)))
 
 
 def run_study(
