@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from ncsweep.fsutil import atomic_write_bytes
 
 Report = Callable[[dict[str, float]], None]
 
@@ -79,23 +79,6 @@ def set_rng_state(state: Mapping[str, Any], generator: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def atomic_write_bytes(path: Path, write: Callable[[Any], None]) -> Path:
-    """Write through a temp file in the same folder, then rename: a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> Path:
     return atomic_write_bytes(path, lambda fh: torch.save(dict(payload), fh))
 
@@ -147,3 +130,46 @@ def write_config(out_dir: Path, cfg_dict: Mapping[str, Any]) -> Path:
 
     text = yaml.safe_dump(dict(cfg_dict), sort_keys=False)
     return atomic_write_bytes(Path(out_dir) / CONFIG, lambda fh: fh.write(text.encode()))
+
+
+# Keys that may differ between a checkpoint and the config resuming it (where, not what).
+RESUME_FREE = {
+    ("data", "root"),
+    ("run", "device"),
+    ("run", "num_threads"),
+    ("evaluator", "cache_dir"),
+}
+
+
+def config_mismatch(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """Dotted keys where a checkpoint's config dict differs from ``now`` (where-to-run keys aside)."""
+    diffs = []
+    for section, values in now.items():
+        for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
+            if (section, key) in RESUME_FREE:
+                continue
+            old = saved.get(section, {}).get(key) if key else saved.get(section)
+            if old != value:
+                diffs.append(f"{section}.{key}: checkpoint {old!r} vs config {value!r}")
+    return diffs
+
+
+def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Load model, optimizer, schedule, RNG and progress of ``trainer`` from its checkpoint.
+
+    Refuses a checkpoint trained with another config (a resumed run never mixes two studies).
+    """
+    payload = load_checkpoint(Path(path), expect_stage=trainer.stage)
+    diffs = config_mismatch(payload["config"], now_config)
+    if diffs:
+        raise CheckpointError(
+            f"{path} was trained with another config; refusing to resume:\n  " + "\n  ".join(diffs)
+        )
+    trainer.model.load_state_dict(payload["model"])
+    trainer.optimizer.load_state_dict(payload["optimizer"])
+    trainer.scheduler.load_state_dict(payload["scheduler"])
+    set_rng_state(payload["rng"], trainer.generator)
+    trainer.epoch, trainer.seconds = payload["epoch"], payload["seconds"]
+    trainer.last = dict(payload.get("last", {}))
+    truncate_history(trainer.out_dir, trainer.epoch)
+    return payload

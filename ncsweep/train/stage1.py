@@ -18,23 +18,18 @@ from ncsweep.config import Stage1Config, from_dict, to_dict
 from ncsweep.train.common import (
     CHECKPOINT,
     METRICS,
-    CheckpointError,
     Report,
     append_history,
     load_checkpoint,
     make_optimizer,
     resolve_device,
+    restore_trainer,
     rng_state,
     save_checkpoint,
-    set_rng_state,
     set_seed,
-    truncate_history,
     write_config,
     write_json,
 )
-
-# Keys that may differ between a checkpoint and the config resuming it (where, not what).
-_RESUME_FREE = {("data", "root"), ("run", "device"), ("run", "num_threads")}
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -44,20 +39,6 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
     if len(parts) > 1 and len(parts[-1]) < 2:
         parts[-2] = torch.cat([parts[-2], parts.pop()])
     return parts
-
-
-def config_mismatch(saved: dict[str, Any], cfg: Stage1Config | Any) -> list[str]:
-    """Dotted keys where a checkpoint's config differs from ``cfg`` (ignoring where-to-run keys)."""
-    now = to_dict(cfg)
-    diffs = []
-    for section, values in now.items():
-        for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
-            if (section, key) in _RESUME_FREE:
-                continue
-            old = saved.get(section, {}).get(key) if key else saved.get(section)
-            if old != value:
-                diffs.append(f"{section}.{key}: checkpoint {old!r} vs config {value!r}")
-    return diffs
 
 
 class Stage1Trainer:
@@ -229,20 +210,7 @@ class Stage1Trainer:
         }
 
     def load(self, path: str | Path) -> None:
-        payload = load_checkpoint(Path(path), expect_stage=self.stage)
-        diffs = config_mismatch(payload["config"], self.cfg)
-        if diffs:
-            raise CheckpointError(
-                f"{path} was trained with another config; refusing to resume:\n  "
-                + "\n  ".join(diffs)
-            )
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.scheduler.load_state_dict(payload["scheduler"])
-        set_rng_state(payload["rng"], self.generator)
-        self.epoch, self.seconds = payload["epoch"], payload["seconds"]
-        self.last = dict(payload.get("last", {}))
-        truncate_history(self.out_dir, self.epoch)
+        restore_trainer(self, Path(path), to_dict(self.cfg))
 
 
 def run_stage1(

@@ -26,15 +26,14 @@ from ncsweep.train.common import (
     load_checkpoint,
     make_optimizer,
     resolve_device,
+    restore_trainer,
     rng_state,
     save_checkpoint,
-    set_rng_state,
     set_seed,
-    truncate_history,
     write_config,
     write_json,
 )
-from ncsweep.train.stage1 import config_mismatch, load_stage1_model
+from ncsweep.train.stage1 import load_stage1_model
 
 EVAL_SEED_OFFSET = 7919  # evaluation RNG apart from the training RNG: same samples on resume
 
@@ -231,20 +230,7 @@ class Stage2Trainer:
         return save_checkpoint(Path(path) if path else self.out_dir / CHECKPOINT, payload)
 
     def load(self, path: str | Path) -> None:
-        payload = load_checkpoint(Path(path), expect_stage=self.stage)
-        diffs = [d for d in config_mismatch(payload["config"], self.cfg) if "cache_dir" not in d]
-        if diffs:
-            raise CheckpointError(
-                f"{path} was trained with another config; refusing to resume:\n  "
-                + "\n  ".join(diffs)
-            )
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.scheduler.load_state_dict(payload["scheduler"])
-        set_rng_state(payload["rng"], self.generator)
-        self.epoch, self.seconds = payload["epoch"], payload["seconds"]
-        self.last = dict(payload.get("last", {}))
-        truncate_history(self.out_dir, self.epoch)
+        restore_trainer(self, Path(path), to_dict(self.cfg))
 
 
 def run_stage2(
