@@ -29,6 +29,7 @@ S1_TINY = {
     "run": {"eval_every": 100, "checkpoint_every": 1},
 }
 # the VIbCReg run always fails; the (long) Barlow Twins run fails once after 1 epoch, is retried
+LONG = 40  # epochs of the long Barlow Twins stage 1 (~0.6 s each here)
 FAILURES = "s1-SonyAIBORobotSurface1-vibcreg@0:always,s1-SonyAIBORobotSurface1-barlowtwins@1"
 
 
@@ -115,7 +116,9 @@ def _history_epochs(storage: Path, key: str) -> list[int]:
 def test_study_schedules_pipelines_retries_and_skips(cluster, tmp_path):
     from ncsweep.sweep.driver import RunOptions, run_study
 
-    space = _write(tmp_path, _space(["SonyAIBORobotSurface1"], 12, failing=True))
+    # the long stage 1 must outlast a fresh worker process (~4-7 s on 2 busy cores, no actor
+    # reuse) plus the short trials, so its sibling's stage 2 has to start before it ends
+    space = _write(tmp_path, _space(["SonyAIBORobotSurface1"], LONG, failing=True))
     storage = tmp_path / "st"
     counts = run_study(space, storage, RunOptions(tracking_uri="", max_failures=1))
     trials = _trials(storage)
@@ -134,7 +137,7 @@ def test_study_schedules_pipelines_retries_and_skips(cluster, tmp_path):
     retried = next(k for k in trials if k.startswith("s1-SonyAIBORobotSurface1-barlowtwins"))
     state = json.loads((storage / "trials" / retried / "state.json").read_text())
     assert state["attempts"] >= 2 and state["resumed_from_epoch"] >= 1
-    assert _history_epochs(storage, retried) == list(range(1, 13))
+    assert _history_epochs(storage, retried) == list(range(1, LONG + 1))
 
     ran = [t for t in trials.values() if t["start"] and t["end"] and t["state"] == "done"]
     # never more GPU trials at once than GPUs (every trial asks for 1 of the 2)
