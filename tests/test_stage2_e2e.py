@@ -101,10 +101,8 @@ def test_cli_train_then_sample(stage1_dir, cache, tmp_path):
 def test_resume_equals_uninterrupted(stage1_dir, cache, tmp_path):
     cfg = tiny_stage2(stage1_dir, cache, optim={"epochs": 3})
     straight = Stage2Trainer(cfg, tmp_path / "a")
-    (tmp_path / "a").mkdir()
     full = [straight.train_epoch() for _ in range(2)]
 
-    (tmp_path / "b").mkdir()
     first = Stage2Trainer(cfg, tmp_path / "b")
     first.train_epoch()
     path = first.save()
@@ -119,7 +117,6 @@ def test_resume_equals_uninterrupted(stage1_dir, cache, tmp_path):
 
 def test_the_stage1_model_is_frozen(stage1_dir, cache, tmp_path):
     cfg = tiny_stage2(stage1_dir, cache, optim={"epochs": 3})
-    (tmp_path / "r").mkdir()
     trainer = Stage2Trainer(cfg, tmp_path / "r")
     before = {k: v.clone() for k, v in trainer.stage1.state_dict().items()}
     trainer.train_epoch()

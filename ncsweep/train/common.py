@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ncsweep.config import to_dict
 from ncsweep.fsutil import atomic_write_bytes
 
 Report = Callable[[dict[str, float]], None]
@@ -173,3 +174,18 @@ def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> 
     trainer.last = dict(payload.get("last", {}))
     truncate_history(trainer.out_dir, trainer.epoch)
     return payload
+
+
+def train_to_end(trainer: Any, report: Report | None, resume: bool) -> None:
+    """The loop both stages share: resume from ``out_dir/checkpoint.pt`` (or start clean),
+    record the config, train the remaining epochs, reporting each through ``report``."""
+    out = trainer.out_dir
+    if resume and (out / CHECKPOINT).is_file():
+        trainer.load(out / CHECKPOINT)
+    elif (out / HISTORY).exists():
+        (out / HISTORY).unlink()
+    write_config(out, to_dict(trainer.cfg))
+    while not trainer.done:
+        metrics = trainer.train_epoch()
+        if report:
+            report(metrics)

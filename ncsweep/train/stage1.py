@@ -27,7 +27,7 @@ from ncsweep.train.common import (
     rng_state,
     save_checkpoint,
     set_seed,
-    write_config,
+    train_to_end,
     write_json,
 )
 
@@ -221,20 +221,10 @@ def run_stage1(
     device: str | None = None,
 ) -> dict[str, float]:
     """Train (or finish) one stage-1 run in ``out_dir``; return the final metrics."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    trainer = Stage1Trainer(cfg, out, device)
-    if resume and (out / CHECKPOINT).is_file():
-        trainer.load(out / CHECKPOINT)
-    elif (out / "history.jsonl").exists():
-        (out / "history.jsonl").unlink()
-    write_config(out, to_dict(cfg))
-    while not trainer.done:
-        metrics = trainer.train_epoch()
-        if report:
-            report(metrics)
+    trainer = Stage1Trainer(cfg, out_dir, device)
+    train_to_end(trainer, report, resume)
     final = trainer.final_metrics()
-    write_json(out / METRICS, final)
+    write_json(trainer.out_dir / METRICS, final)
     return final
 
 

@@ -30,7 +30,7 @@ from ncsweep.train.common import (
     rng_state,
     save_checkpoint,
     set_seed,
-    write_config,
+    train_to_end,
     write_json,
 )
 from ncsweep.train.stage1 import load_stage1_model
@@ -73,6 +73,7 @@ class Stage2Trainer:
         from ncsweep.data import load_ucr
 
         self.cfg, self.out_dir, self.log = cfg, Path(out_dir), log
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         self.device = resolve_device(device or cfg.run.device)
         if cfg.run.num_threads > 0:
             torch.set_num_threads(cfg.run.num_threads)
@@ -242,24 +243,14 @@ def run_stage2(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Train (or finish) one stage-2 run in ``out_dir`` and evaluate it; return final metrics."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    trainer = Stage2Trainer(cfg, out, device, log)
-    if resume and (out / CHECKPOINT).is_file():
-        trainer.load(out / CHECKPOINT)
-    elif (out / "history.jsonl").exists():
-        (out / "history.jsonl").unlink()
-    write_config(out, to_dict(cfg))
-    while not trainer.done:
-        metrics = trainer.train_epoch()
-        if report:
-            report(metrics)
+    trainer = Stage2Trainer(cfg, out_dir, device, log)
+    train_to_end(trainer, report, resume)
     if not trainer.evaluated:  # finished training but killed during evaluation
         scores = trainer.finish()
         if report:
             report({"epoch": trainer.epoch, **scores})
     final = trainer.final_metrics()
-    write_json(out / METRICS, final)
+    write_json(trainer.out_dir / METRICS, final)
     return final
 
 
