@@ -138,3 +138,56 @@ def test_ssl_registry():
     assert got == pytest.approx(bt_by_loops(Z1, Z2, 0.5), rel=1e-10)
     with pytest.raises(ValueError, match="barlowtwins, none, vibcreg"):
         ssl_method("simclr")
+
+
+# D > B: the losses switch to (B, B) Gram matrices; the loop formulas above must still hold.
+WIDE1 = [[0.3, -1.2, 2.0, 0.5, -0.1], [1.5, 0.4, -0.7, 1.1, 0.9], [-0.8, 0.9, 0.1, -0.6, 0.2]]
+WIDE2 = [[1.1, 0.2, -0.5, 0.3, 1.2], [0.0, -1.3, 0.8, -0.9, 0.4], [0.7, 0.5, 1.9, 0.1, -1.0]]
+
+
+def test_wide_projections_match_the_loop_formulas():
+    got = barlow_twins(t(WIDE1), t(WIDE2), lambd=0.5).item()
+    assert got == pytest.approx(bt_by_loops(WIDE1, WIDE2, 0.5), rel=1e-10)
+    assert covariance_term(t(WIDE1)).item() == pytest.approx(cov_by_loops(WIDE1), rel=1e-10)
+
+
+def dense_bt(z1, z2, lambd):
+    """The (D, D) form, written directly: the reference for the Gram form at study size."""
+    b, d = z1.shape
+    a = (z1 - z1.mean(0)) / (z1.std(0) + 1e-8)
+    z = (z2 - z2.mean(0)) / (z2.std(0) + 1e-8)
+    c = a.T @ z / b
+    off = c - torch.diag(torch.diagonal(c))
+    return ((1 - torch.diagonal(c)).pow(2).sum() + lambd * off.pow(2).sum()) / d
+
+
+def dense_cov(z):
+    zn = torch.nn.functional.normalize(z - z.mean(0), dim=0)
+    g = zn.T @ zn
+    return (g - torch.diag(torch.diagonal(g))).pow(2).mean()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_gram_form_equals_dense_form_in_value_and_gradient(dtype):
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(64, 512, generator=gen, dtype=torch.float64)
+    z1 = (base + 0.5 * torch.randn(64, 512, generator=gen, dtype=torch.float64)).to(dtype)
+    z2 = (base + 0.5 * torch.randn(64, 512, generator=gen, dtype=torch.float64)).to(dtype)
+    tol = 1e-9 if dtype == torch.float64 else 1e-4
+    pairs = [
+        (lambda a, b: barlow_twins(a, b, 0.005), lambda a, b: dense_bt(a, b, 0.005)),
+        (
+            lambda a, b: covariance_term(a) + covariance_term(b),
+            lambda a, b: dense_cov(a) + dense_cov(b),
+        ),
+    ]
+    for fast, dense in pairs:
+        a1, a2 = z1.clone().requires_grad_(), z2.clone().requires_grad_()
+        b1, b2 = z1.clone().requires_grad_(), z2.clone().requires_grad_()
+        v_fast, v_dense = fast(a1, a2), dense(b1, b2)
+        v_fast.backward()
+        v_dense.backward()
+        assert v_fast.item() == pytest.approx(v_dense.item(), rel=tol)
+        scale = b1.grad.abs().max().item()
+        assert (a1.grad - b1.grad).abs().max().item() <= tol * 10 * scale
+        assert (a2.grad - b2.grad).abs().max().item() <= tol * 10 * scale

@@ -1,5 +1,7 @@
 """Stage-1 model: STFT, encoder/decoder shapes for every study length, losses of every variant."""
 
+import copy
+
 import pytest
 import torch
 
@@ -9,7 +11,7 @@ from ncsweep.config.stage1 import EncoderConfig, STFTConfig
 from ncsweep.losses.ssl import SSL_METHODS
 from ncsweep.models.decoder import Decoder
 from ncsweep.models.encoder import Encoder, downsample_rate
-from ncsweep.models.stage1 import Stage1Model
+from ncsweep.models.stage1 import Stage1Model, pool
 from ncsweep.models.stft import istft, stft
 
 # Study lengths (spec §0) → tokens per series (5 · W').
@@ -119,10 +121,11 @@ def test_total_is_the_weighted_sum_of_terms(method, aug):
 def test_ssl_gradient_reaches_encoder_through_quantised_branch():
     m = model(70, "barlowtwins", "gauss")
     x = torch.randn(8, 70)
-    terms: dict = {}
     z_q, _, _, _ = m.vq(m.encoder(stft(x, m.cfg.stft)))
-    m._ssl_terms(z_q, x + 0.05 * torch.randn_like(x), terms)
-    terms["ssl"].backward()  # SSL term only: encoder grads come through z_q_st and z'
+    with torch.no_grad():  # the augmented view is cut off: only z_q can carry a gradient
+        z2 = m.encoder(stft(x + 0.05 * torch.randn_like(x), m.cfg.stft))
+    p1, p2 = m.projector(pool(z_q), pool(z2))
+    m.ssl_method.loss(p1, p2, m.cfg.ssl).backward()  # the SSL term alone
     assert sum(p.grad.abs().sum() for p in m.encoder.parameters()) > 0
 
 
@@ -169,3 +172,40 @@ def test_seeded_models_repeat():
         runs.append(m(x, x_aug)[1])
     for k in runs[0]:
         assert torch.equal(runs[0][k], runs[1][k]), k
+
+
+def one_pass_per_view(m: Stage1Model, x: torch.Tensor, x_aug: torch.Tensor) -> torch.Tensor:
+    """The loss as separate passes per view compute it (the reference for the stacked pass)."""
+    cfg = m.cfg
+    u = stft(x, cfg.stft)
+    z_q, _, commit, _ = m.vq(m.encoder(u))
+    u_hat = m.decoder(z_q)
+    u2 = stft(x_aug, cfg.stft)
+    z2 = m.encoder(u2)
+    u2_hat = m.decoder(z2)
+    mse = torch.nn.functional.mse_loss
+    recon = mse(istft(u_hat, m.length, cfg.stft), x) + mse(u_hat, u) + cfg.vq.beta * commit
+    aug = mse(istft(u2_hat, m.length, cfg.stft), x_aug) + mse(u2_hat, u2)
+    p1, p2 = m.projector(pool(z_q)), m.projector(pool(z2))
+    if m.iternorm is not None:
+        p1, p2 = m.iternorm(p1), m.iternorm(p2)
+    return recon + cfg.ssl.zeta * aug + m.ssl_method.loss(p1, p2, cfg.ssl)
+
+
+@pytest.mark.parametrize("method", ["barlowtwins", "vibcreg"])
+def test_stacked_views_equal_one_pass_per_view(method):
+    """Loss, every gradient and every buffer (BatchNorm running stats, VQ EMA) match."""
+    stacked = model(128, method, "warp")
+    apart = copy.deepcopy(stacked)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(16, 128, generator=gen)
+    x_aug = 1.5 * torch.randn(16, 128, generator=gen) + 0.3  # other statistics than x
+    loss, _ = stacked(x, x_aug)
+    ref = one_pass_per_view(apart, x, x_aug)
+    loss.backward()
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+    for (name, a), b in zip(stacked.named_parameters(), apart.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-3, atol=1e-5, msg=name)
+    for (name, a), b in zip(stacked.named_buffers(), apart.buffers(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)

@@ -27,11 +27,18 @@ def covariance_term(z: Tensor) -> Tensor:
 
     Each feature column is centred and L2-normalised over the batch, so the Gram matrix is the
     feature correlation; the diagonal (always 1) is zeroed but still counted in the mean.
+
+    When D > B the (D, D) matrix G = ZnᵀZn is not formed: ‖G‖²_F = ‖ZnZnᵀ‖²_F, a (B, B) Gram
+    matrix, and the off-diagonal sum is that minus Σ_i G_ii² (same value up to rounding).
     """
+    b, d = z.shape
     zn = F.normalize(z - z.mean(dim=0), p=2, dim=0)  # (B, D)
-    gram = zn.T @ zn  # (D, D)
-    off = gram - torch.diag_embed(torch.diagonal(gram))
-    return off.pow(2).mean()
+    if d <= b:
+        gram = zn.T @ zn  # (D, D)
+        off = gram - torch.diag_embed(torch.diagonal(gram))
+        return off.pow(2).mean()
+    diag = zn.pow(2).sum(dim=0)  # G_ii: 1, or 0 for a constant feature
+    return ((zn @ zn.T).pow(2).sum() - diag.pow(2).sum()) / d**2
 
 
 def vibcreg_terms(z1: Tensor, z2: Tensor) -> dict[str, Tensor]:

@@ -9,13 +9,14 @@ from torch import nn
 from ncsweep.config.stage1 import EncoderConfig, STFTConfig
 from ncsweep.models.encoder import KERNEL, PADDING, STRIDE, n_downsample_blocks, res_stack
 from ncsweep.models.stft import n_frames, n_freqs
+from ncsweep.models.viewnorm import BatchNorm2d
 
 
 class UpBlock(nn.Sequential):
     def __init__(self, c_in: int, c_out: int):
         super().__init__(
             nn.ConvTranspose2d(c_in, c_out, KERNEL, STRIDE, PADDING),
-            nn.BatchNorm2d(c_out),
+            BatchNorm2d(c_out),
             nn.LeakyReLU(0.01),
         )
 

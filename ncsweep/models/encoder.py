@@ -12,6 +12,7 @@ from torch import nn
 
 from ncsweep.config.stage1 import EncoderConfig, STFTConfig
 from ncsweep.models.stft import n_frames, n_freqs
+from ncsweep.models.viewnorm import BatchNorm2d
 
 # Stride 2 along time only; the 5 frequency bins keep their size (k=3, p=1 along frequency).
 KERNEL = (3, 4)
@@ -42,7 +43,7 @@ class DownBlock(nn.Sequential):
     def __init__(self, c_in: int, c_out: int):
         super().__init__(
             nn.Conv2d(c_in, c_out, KERNEL, STRIDE, PADDING, padding_mode="replicate"),
-            nn.BatchNorm2d(c_out),
+            BatchNorm2d(c_out),
             nn.LeakyReLU(0.01),
         )
 
@@ -55,7 +56,7 @@ class ResBlock(nn.Module):
         self.convs = nn.Sequential(
             nn.LeakyReLU(0.01),
             nn.Conv2d(dim, dim, 3, 1, 1),
-            nn.BatchNorm2d(dim),
+            BatchNorm2d(dim),
             nn.LeakyReLU(0.01),
             nn.Conv2d(dim, dim, 1),
         )
@@ -68,7 +69,7 @@ def res_stack(dim: int, n_blocks: int) -> list[nn.Module]:
     """n residual blocks, each followed by BatchNorm2d (shared by encoder and decoder)."""
     layers: list[nn.Module] = []
     for _ in range(n_blocks):
-        layers += [ResBlock(dim), nn.BatchNorm2d(dim)]
+        layers += [ResBlock(dim), BatchNorm2d(dim)]
     return layers
 
 

@@ -21,6 +21,7 @@ from ncsweep.models.encoder import Encoder, latent_shape
 from ncsweep.models.iternorm import IterNorm
 from ncsweep.models.projector import Projector
 from ncsweep.models.stft import istft, stft
+from ncsweep.models.viewnorm import split_views
 from ncsweep.models.vq import VectorQuantizer
 
 
@@ -63,45 +64,51 @@ class Stage1Model(nn.Module):
         h, w = self.latent_shape
         return h * w
 
-    def _autoencode(self, x: torch.Tensor):
-        """Unquantised pass of the augmented view: → (u, z, û, x̂)."""
-        u = stft(x, self.cfg.stft)  # (B, 2, 5, L//2+1)
-        z = self.encoder(u)  # (B, 64, 5, W')
-        u_hat = self.decoder(z)  # (B, 2, 5, L//2+1)
-        return u, z, u_hat, istft(u_hat, self.length, self.cfg.stft)
-
     def forward(self, x: torch.Tensor, x_aug: torch.Tensor | None = None):
         """x, x_aug (B, L) → (loss, terms). x_aug is ignored when ssl.method is "none"."""
+        if self.ssl_method.enabled and x_aug is not None:
+            return self._forward_views(x, x_aug)
         u = stft(x, self.cfg.stft)  # (B, 2, 5, L//2+1)
         z = self.encoder(u)  # (B, 64, 5, W')
         z_q, _, commit, ppl = self.vq(z)
         u_hat = self.decoder(z_q)
         x_hat = istft(u_hat, self.length, self.cfg.stft)  # (B, L)
-        terms = {
-            "recon_x": F.mse_loss(x_hat, x),
-            "recon_u": F.mse_loss(u_hat, u),
-            "commit": commit,
-        }
-        loss = terms["recon_x"] + terms["recon_u"] + self.cfg.vq.beta * commit
-        if self.ssl_method.enabled and x_aug is not None:
-            loss = loss + self._ssl_terms(z_q, x_aug, terms)
+        return self._total(self._recon_terms(x, x_hat, u, u_hat, commit), ppl)
+
+    def _recon_terms(self, x, x_hat, u, u_hat, commit) -> dict[str, torch.Tensor]:
+        return {"recon_x": F.mse_loss(x_hat, x), "recon_u": F.mse_loss(u_hat, u), "commit": commit}
+
+    def _total(self, terms: dict[str, torch.Tensor], ppl: torch.Tensor, extra=None):
+        loss = terms["recon_x"] + terms["recon_u"] + self.cfg.vq.beta * terms["commit"]
+        if extra is not None:
+            loss = loss + extra
         terms = {k: v.detach() for k, v in terms.items()}
         terms["total"] = loss.detach()
         terms["perplexity"] = ppl
         return loss, terms
 
-    def _ssl_terms(self, z_q: torch.Tensor, x_aug: torch.Tensor, terms: dict) -> torch.Tensor:
-        """Adds aug_recon_x, aug_recon_u, ssl to ``terms``; returns their weighted sum."""
-        u2, z2, u2_hat, x2_hat = self._autoencode(x_aug)
+    def _forward_views(self, x: torch.Tensor, x_aug: torch.Tensor):
+        """Both views through the same encoder and decoder in ONE batch of 2B (faster GEMMs and
+        convolutions), BatchNorm statistics kept per view (models/viewnorm.py): the same result
+        as one pass per view. Only the original view is quantised (and updates the codebook)."""
+        sizes = (x.shape[0], x_aug.shape[0])
+        with split_views(self, sizes):
+            u_both = stft(torch.cat([x, x_aug]), self.cfg.stft)  # (2B, 2, 5, L//2+1)
+            z, z2 = self.encoder(u_both).split(sizes)  # (B, 64, 5, W') each
+            z_q, _, commit, ppl = self.vq(z)
+            u_hat_both = self.decoder(torch.cat([z_q, z2]))
+        x_hat, x2_hat = istft(u_hat_both, self.length, self.cfg.stft).split(sizes)
+        (u, u2), (u_hat, u2_hat) = u_both.split(sizes), u_hat_both.split(sizes)
+        terms = self._recon_terms(x, x_hat, u, u_hat, commit)
         terms["aug_recon_x"] = F.mse_loss(x2_hat, x_aug)
         terms["aug_recon_u"] = F.mse_loss(u2_hat, u2)
-        p1 = self.projector(pool(z_q))  # (B, proj_out); z_q is straight-through: grads reach E
-        p2 = self.projector(pool(z2))
+        # (B, proj_out) each; z_q is straight-through, so the SSL gradient reaches the encoder
+        p1, p2 = self.projector(pool(z_q), pool(z2))
         if self.iternorm is not None:
             p1, p2 = self.iternorm(p1), self.iternorm(p2)
         terms["ssl"] = self.ssl_method.loss(p1, p2, self.cfg.ssl)
         aug = terms["aug_recon_x"] + terms["aug_recon_u"]
-        return self.cfg.ssl.zeta * aug + terms["ssl"]
+        return self._total(terms, ppl, self.cfg.ssl.zeta * aug + terms["ssl"])
 
     @contextlib.contextmanager
     def _inference(self) -> Iterator[None]:
