@@ -154,10 +154,9 @@ def run_tune(
 
 def policies(trials: list[dict], dur: dict[str, float], gpus: int) -> dict[str, float]:
     """Makespans of the scheduling policies with zero overhead, and the lower bound."""
-    from ncsweep.sweep.searcher import priorities
+    from ncsweep.sweep.searcher import suggestion_order
 
-    prio = priorities(trials)  # from the estimates, as the searcher sees them
-    order = sorted(dur, key=lambda k: -prio[k])
+    order = suggestion_order(trials)  # the searcher's own order, from the estimates
     grid = [t["key"] for t in trials]
     cp = critical_path(trials, dur)
     return {
@@ -256,24 +255,31 @@ def print_report(report: dict) -> None:
             f"{r['barrier_best_vs_lb']:>13.4f} {r['barrier_grid_vs_lb']:>13.4f}"
         )
     m = report.get("measured")
-    if not m:
-        return
+    if m:
+        print_measured(m)
+    print_targets(report)
+
+
+def print_measured(m: dict) -> None:
     print(f"\n2. real searcher + Tune, {m['gpus']} logical GPUs")
     for k, v in m.items():
         print(f"   {k:<34} {v}")
-    ahead_best = m["barrier_best_vs_lb"] / m["ncsweep_vs_lb"] - 1
-    ahead_grid = m["barrier_grid_vs_lb"] / m["ncsweep_vs_lb"] - 1
+
+
+def print_targets(report: dict) -> None:
     print("\n3. targets")
-    ok = "met" if m["ncsweep_vs_lb"] <= 1.05 else "NOT met"
-    print(f"   makespan <= 1.05 x lower bound: {m['ncsweep_vs_lb']:.3f} x -> {ok}")
+    m = report.get("measured")
+    if m:
+        ok = "met" if m["ncsweep_vs_lb"] <= 1.05 else "NOT met"
+        print(f"   measured makespan <= 1.05 x lower bound: {m['ncsweep_vs_lb']:.3f} x -> {ok}")
+    print("   two-phase barrier vs ncsweep, same (zero) overhead, by cluster size:")
+    for r in report["policies"]:
+        best = r["barrier_best_vs_lb"] / r["ncsweep_vs_lb"] - 1
+        grid = r["barrier_grid_vs_lb"] / r["ncsweep_vs_lb"] - 1
+        print(f"   {r['gpus']:>5} GPUs: barrier {best:+.1%} (best order), {grid:+.1%} (grid order)")
     print(
-        f"   vs two-phase barrier at {m['gpus']} GPUs: barrier is {ahead_best:+.1%} (best order) / "
-        f"{ahead_grid:+.1%} (grid order) longer than ncsweep's measured makespan"
-    )
-    big = report["policies"][-1]
-    print(
-        f"   at {big['gpus']} GPUs (policies alone): barrier {big['barrier_best_vs_lb']:.3f} / "
-        f"{big['barrier_grid_vs_lb']:.3f} x LB vs ncsweep {big['ncsweep_vs_lb']:.3f} x LB"
+        "   (where ncsweep and the barrier both sit at the lower bound, the study is so wide for\n"
+        "   the cluster that no order leaves a GPU idle: there is nothing for any schedule to win)"
     )
 
 

@@ -9,11 +9,12 @@ own:
   is built to the end of the timed steps; it includes allocator slack, not only live tensors.
 The optimiser is the trainer's (ncsweep.train.common.make_optimizer: AdamW + cosine schedule);
 --fused-adamw swaps in AdamW(fused=True) to show what that would save.
-CPU-s/step is time.process_time() (all threads of the process) per timed step; the speed-up
-column divides the thesis code's single-threaded CPU-s/step (batch 128) by it, so compare it
-with --threads 1.
+CPU-s/step is time.process_time() (all threads of the process) per timed step, the median over
+the timed steps (steps/s likewise from the median wall time: shared machines are noisy); the
+speed-up column divides the thesis code's single-threaded CPU-s/step (batch 128) by it, so
+compare it with --threads 1.
 
-    python benchmarks/stage1_throughput.py --threads 1 --steps 3
+    python benchmarks/stage1_throughput.py --threads 1 --steps 5
     python benchmarks/stage1_throughput.py --device cuda --steps 20
     python benchmarks/stage1_throughput.py --device cuda --steps 20 --write-timings gpu.json
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -92,11 +94,13 @@ def measure(variant: str, length: int, args) -> dict:
     train_step(model, opt, augment, x, gen)  # warm-up: allocations, AdamW state, kernel choice
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     sync()
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    for _ in range(args.steps):
+    walls, cpus = [], []
+    for _ in range(args.steps):  # per step, so that one disturbed step does not move the median
+        wall0, cpu0 = time.perf_counter(), time.process_time()
         train_step(model, opt, augment, x, gen)
-    sync()
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        sync()
+        walls.append(time.perf_counter() - wall0)
+        cpus.append(time.process_time() - cpu0)
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
         if cuda
@@ -104,8 +108,8 @@ def measure(variant: str, length: int, args) -> dict:
     )
     n_params = sum(p.numel() for p in model.parameters())
     return {
-        "steps_s": args.steps / wall,
-        "cpu_s": cpu / args.steps,
+        "steps_s": 1.0 / statistics.median(walls),
+        "cpu_s": statistics.median(cpus),
         "peak_mib": peak,
         "params": n_params,
     }

@@ -185,6 +185,18 @@ def test_killed_driver_relaunch_runs_nothing_twice_and_resumes(cluster, tmp_path
     before = _trials(storage)
     done_before = {k: t["attempts"] for k, t in before.items() if t["state"] == "done"}
     assert done_before and long_key not in done_before
+    # `status` sees that the driver is gone: its running trial is "interrupted", not "running"
+    shown = subprocess.run(
+        [sys.executable, "-m", "ncsweep", "status", str(storage), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(shown.stdout)
+    assert report["driver"]["state"] == "lost" and report["driver"]["pid"] == proc.pid
+    shown_states = {t["key"]: t["state"] for t in report["trials"]}
+    assert shown_states[long_key] == "interrupted"
+    assert "running" not in shown_states.values()
     time.sleep(3)  # Ray kills the dead driver's trial actors
 
     relaunch = _driver(space, storage, cluster.address)
@@ -197,3 +209,4 @@ def test_killed_driver_relaunch_runs_nothing_twice_and_resumes(cluster, tmp_path
     state = json.loads((storage / "trials" / long_key / "state.json").read_text())
     assert state["resumed_from_epoch"] >= 1  # from its checkpoint, not epoch 0
     assert _history_epochs(storage, long_key) == list(range(1, 16))
+    assert json.loads((storage / "driver.json").read_text())["state"] == "finished"

@@ -146,27 +146,60 @@ def resume(storage: str, **kw) -> None:
     _exit_with(counts)
 
 
+STATES = ("pending", "running", "done", "failed", "skipped")  # always shown, even at 0
+
+
 @click.command()
 @click.argument("storage", type=click.Path(file_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print every trial as JSON on stdout.")
 def status(storage: str, as_json: bool) -> None:
-    """Show the state of every trial of the study in STORAGE."""
+    """Show the state of every trial of the study in STORAGE, and whether its driver is alive.
+
+    A trial is "interrupted" when the ledger says running but the driver that ran it has
+    stopped or not been heard from for a minute (killed, node lost): `ncsweep resume STORAGE`
+    continues it from its last checkpoint.
+    """
+    from ncsweep.sweep.heartbeat import driver_status, live
     from ncsweep.sweep.ledger import Ledger
 
     with user_errors():
         trials = Ledger(storage).trials()
+    driver = driver_status(storage)
+    if not live(driver):
+        for t in trials:
+            if t["state"] == "running":
+                t["state"] = "interrupted"
     counts: dict[str, Counter] = {}
     for t in trials:
         counts.setdefault(t["stage"], Counter())[t["state"]] += 1
     if as_json:
-        out = {"storage": str(Path(storage).absolute()), "counts": counts, "trials": trials}
+        out = {
+            "storage": str(Path(storage).absolute()),
+            "driver": driver,
+            "counts": counts,
+            "trials": trials,
+        }
         click.echo(json.dumps(out, indent=2, default=dict))
         return
+    click.echo(_driver_line(driver, storage))
+    states = ("pending", "running", "interrupted", "done", "failed", "skipped")
     for stage, c in counts.items():
-        click.echo(
-            f"{stage:<9} "
-            + "  ".join(f"{s} {c[s]}" for s in ("pending", "running", "done", "failed", "skipped"))
-        )
+        click.echo(f"{stage:<9} " + "  ".join(f"{s} {c[s]}" for s in states if c[s] or s in STATES))
     for t in trials:
         extra = f"  ({t['error']})" if t["error"] and t["state"] in ("failed", "skipped") else ""
         click.echo(f"  {t['state']:<8} {t['key']}{extra}")
+
+
+def _driver_line(driver: dict, storage: str) -> str:
+    state = driver["state"]
+    if state == "none":
+        return "driver: never started on this storage (`ncsweep run SPACE --storage DIR`)"
+    where = f"pid {driver.get('pid')} on {driver.get('host')}"
+    if state == "running":
+        return f"driver: running ({where}, last beat {driver['beat_age_s']:.0f} s ago)"
+    if state == "lost":
+        return (
+            f"driver: LOST ({where}, silent for {driver['beat_age_s']:.0f} s): "
+            f"`ncsweep resume {storage}` continues the study"
+        )
+    return f"driver: {state} ({where})"

@@ -146,9 +146,12 @@ def run_study(
     if all(s == "done" for s in probe.status.values()):
         print(f"study {space.name}: all {len(plan)} trials already done", file=stream)
         return probe.counts()
+    from ncsweep.sweep.heartbeat import Heartbeat
+
     started = _init_ray(opts)
     try:
-        return _fit(space, plan, ledger, opts, stream)
+        with Heartbeat(ledger.storage):  # lets `ncsweep status` tell a live driver from a dead one
+            return _fit(space, plan, ledger, opts, stream)
     finally:
         if started:
             import ray

@@ -47,6 +47,14 @@ def priorities(trials: list[dict[str, Any]]) -> dict[str, float]:
     return prio
 
 
+def suggestion_order(trials: list[dict[str, Any]]) -> list[str]:
+    """The order the searcher hands out ready trials: dependents (stage 2) before roots, so a
+    stage-2 trial starts as soon as it can; within each group the most urgent first (priority)."""
+    prio = priorities(trials)
+    has_deps = {t["key"]: bool(t["depends_on"]) for t in trials}
+    return sorted(has_deps, key=lambda k: (not has_deps[k], -prio[k]))
+
+
 class DependencySearcher(Searcher):
     """Suggests ``config_for(trial)`` for each trial of ``trials`` once its dependencies are done."""
 
@@ -55,9 +63,7 @@ class DependencySearcher(Searcher):
         self.trials = {t["key"]: t for t in trials}
         self.ledger = ledger
         self.config_for = config_for
-        prio = priorities(trials)
-        # dependents before roots, each group by urgency
-        self.order = sorted(self.trials, key=lambda k: (not self.trials[k]["depends_on"], -prio[k]))
+        self.order = suggestion_order(trials)
         self.dependents: dict[str, list[str]] = {k: [] for k in self.trials}
         for t in trials:
             for dep in t["depends_on"]:
