@@ -17,7 +17,7 @@ class UpBlock(nn.Sequential):
         super().__init__(
             nn.ConvTranspose2d(c_in, c_out, KERNEL, STRIDE, PADDING),
             BatchNorm2d(c_out),
-            nn.LeakyReLU(0.01),
+            nn.LeakyReLU(0.01, inplace=True),
         )
 
 

@@ -44,7 +44,7 @@ class DownBlock(nn.Sequential):
         super().__init__(
             nn.Conv2d(c_in, c_out, KERNEL, STRIDE, PADDING, padding_mode="replicate"),
             BatchNorm2d(c_out),
-            nn.LeakyReLU(0.01),
+            nn.LeakyReLU(0.01, inplace=True),
         )
 
 
@@ -57,7 +57,7 @@ class ResBlock(nn.Module):
             nn.LeakyReLU(0.01),
             nn.Conv2d(dim, dim, 3, 1, 1),
             BatchNorm2d(dim),
-            nn.LeakyReLU(0.01),
+            nn.LeakyReLU(0.01, inplace=True),
             nn.Conv2d(dim, dim, 1),
         )
 
