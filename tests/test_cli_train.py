@@ -73,6 +73,45 @@ def test_unknown_config_key_names_file_and_key(tmp_path):
     assert "optim.epochs: expected an integer" in result.output
 
 
+def test_values_out_of_range_are_refused_with_every_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim: {lr: 0}\nvq: {decay: 1.5}\naugment: {warp_window_ratio: 0}\n")
+    result = train(["--epochs", "-2", "--out", str(tmp_path / "o")], bad)
+    assert result.exit_code == 1
+    for line in (
+        "optim.epochs: must be >= 1, got -2",
+        "optim.lr: must be > 0, got 0.0",
+        "vq.decay: must be in [0,1), got 1.5",
+        "augment.warp_window_ratio: must be in (0,1], got 0.0",
+    ):
+        assert line in result.output
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_every_limit_names_a_field_and_the_defaults_obey_them():
+    import dataclasses
+
+    from ncsweep.config import Stage1Config, Stage2Config
+    from ncsweep.config.base import outside
+
+    def walk(obj):
+        yield obj
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                yield from walk(value)
+
+    checked = 0
+    for cfg in walk(Stage1Config()), walk(Stage2Config(stage1="x")):
+        for obj in cfg:
+            names = {f.name for f in dataclasses.fields(obj)}
+            for name, rule in getattr(obj, "LIMITS", {}).items():
+                assert name in names, f"{type(obj).__name__}.LIMITS names unknown {name}"
+                assert outside(getattr(obj, name), rule) is None, (type(obj).__name__, name)
+                checked += 1
+    assert checked > 40
+
+
 def test_missing_dataset_says_where_it_looked(tmp_path, small_config):
     result = train(
         ["--dataset", "Wafer", "--data-root", str(tmp_path), "--out", str(tmp_path / "o")],

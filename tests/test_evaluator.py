@@ -117,3 +117,23 @@ def test_two_processes_asking_at_once_train_once(ds, tmp_path):
     assert len(list(tmp_path.glob("*.pt"))) == 1 and not list(tmp_path.glob("*.tmp"))
     _, info = get_evaluator(ds, EvaluatorConfig(epochs=3, batch_size=16, cache_dir=str(tmp_path)))
     assert not info["trained"] and info["test_acc"] == infos[0]["test_acc"]
+
+
+def test_train_evaluator_cli_trains_then_hits_the_cache(tmp_path):
+    from click.testing import CliRunner
+
+    from ncsweep.cli import main
+
+    args = ["train", "evaluator", "--dataset", DATASET, "--epochs", "2", "--device", "cpu"]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--batch-size", "64"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    made = json.loads(first.output.strip().splitlines()[-1])
+    assert made["dataset"] == DATASET and made["trained"] is True
+    assert 0.0 <= made["test_acc"] <= 1.0 and Path(made["path"]).is_file()
+    assert "epoch 2/2" in first.output  # progress on stderr (mixed in by CliRunner)
+    again = json.loads(CliRunner().invoke(main, args).output.strip().splitlines()[-1])
+    assert again["trained"] is False and again["path"] == made["path"]
+    assert again["test_acc"] == made["test_acc"]
+    bad = CliRunner().invoke(main, ["train", "evaluator", "--dataset", "NoSuchSet"])
+    assert bad.exit_code != 0 and "NoSuchSet" in bad.output

@@ -1,4 +1,4 @@
-"""``ncsweep train stage1|stage2``: one stage on one device, no Ray, no MLflow."""
+"""``ncsweep train stage1|stage2|evaluator``: one stage on one device, no Ray, no MLflow."""
 
 from __future__ import annotations
 
@@ -96,10 +96,12 @@ def stage1(config_file: Path | None, out: Path, resume: bool, **flags: Any) -> N
 
 def _register_stage2() -> None:
     try:
+        from ncsweep.cli.train_evaluator import evaluator
         from ncsweep.cli.train_stage2 import stage2
     except ImportError:  # stage 2 not installed in this build
         return
     train.add_command(stage2)
+    train.add_command(evaluator)
 
 
 _register_stage2()

@@ -109,9 +109,16 @@ def _build(cls: type[T], data: Mapping[str, Any], path: str, problems: list[str]
         known = ", ".join(sorted(fields))
         problems.append(f"{path}.{key}: unknown key (known keys: {known})".lstrip("."))
     kwargs = {}
+    limits = getattr(cls, "LIMITS", {})
     for name in fields:
         if name in data:
-            kwargs[name] = _convert(data[name], hints[name], f"{path}.{name}".lstrip("."), problems)
+            where = f"{path}.{name}".lstrip(".")
+            before = len(problems)
+            kwargs[name] = _convert(data[name], hints[name], where, problems)
+            if len(problems) == before and name in limits:
+                bad = outside(kwargs[name], limits[name])
+                if bad:
+                    problems.append(f"{where}: {bad}")
     if problems:
         return None  # type: ignore[return-value]
     try:
@@ -119,6 +126,26 @@ def _build(cls: type[T], data: Mapping[str, Any], path: str, problems: list[str]
     except (TypeError, ValueError) as exc:  # __post_init__ checks
         problems.append(f"{path or cls.__name__}: {exc}")
         return None  # type: ignore[return-value]
+
+
+def outside(value: Any, rule: str) -> str | None:
+    """Why ``value`` breaks ``rule`` (">0", ">=1", "[0,1)", ...), or None when it obeys it.
+
+    A config class lists its rules in a plain class attribute ``LIMITS`` {field: rule}."""
+    if rule.startswith((">=", ">")):
+        strict = not rule.startswith(">=")
+        low = float(rule.lstrip(">="))
+        ok = value > low if strict else value >= low
+        return (
+            None
+            if ok
+            else f"must be {rule.replace('>=', '>= ').replace('>0', '> 0')}, got {value!r}"
+        )
+    lo, hi = (float(x) for x in rule[1:-1].split(","))
+    ok = (lo < value if rule[0] == "(" else lo <= value) and (
+        value < hi if rule[-1] == ")" else value <= hi
+    )
+    return None if ok else f"must be in {rule}, got {value!r}"
 
 
 def from_dict(cls: type[T], data: Mapping[str, Any] | None, source: str | None = None) -> T:

@@ -14,6 +14,11 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class STFTConfig:
+    LIMITS = {
+        "n_fft": ">=2",
+        "hop_length": ">=1",
+        "win_length": ">=1",
+    }  # checked by config.base.from_dict
     n_fft: int = 8
     hop_length: int = 2
     win_length: int = 8
@@ -21,6 +26,11 @@ class STFTConfig:
 
 @dataclass(frozen=True)
 class EncoderConfig:
+    LIMITS = {
+        "dim": ">=1",
+        "downsampled_width": ">=1",
+        "n_res_blocks": ">=0",
+    }  # checked by config.base.from_dict
     dim: int = 64
     # latent frames ≈ downsampled_width; rate = max(1, round(L / (log2(n_fft) - 1) / width))
     downsampled_width: int = 8
@@ -29,6 +39,12 @@ class EncoderConfig:
 
 @dataclass(frozen=True)
 class VQConfig:
+    LIMITS = {
+        "codebook_size": ">=2",
+        "decay": "[0,1)",
+        "eps": ">0",
+        "beta": ">=0",
+    }  # checked by config.base.from_dict
     codebook_size: int = 32
     decay: float = 0.9
     eps: float = 1e-5
@@ -37,6 +53,14 @@ class VQConfig:
 
 @dataclass(frozen=True)
 class SSLConfig:
+    LIMITS = {
+        "zeta": ">=0",
+        "proj_hidden": ">=1",
+        "proj_out": ">=1",
+        "bt_lambda": ">=0",
+        "iternorm_groups": ">=1",
+        "iternorm_iters": ">=1",
+    }  # checked by config.base.from_dict
     method: str = "none"  # registry name: none | barlowtwins | vibcreg
     augmentation: str | None = None  # registry name: warp | slice | gauss (None for ssl=none)
     zeta: float = 0.2  # weight of the augmented view's reconstruction
@@ -57,6 +81,12 @@ class SSLConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    LIMITS = {
+        "warp_window_ratio": "(0,1]",
+        "amplitude_std": ">=0",
+        "slice_cuts": ">=1",
+        "gauss_std": ">=0",
+    }  # checked by config.base.from_dict
     warp_window_ratio: float = 0.4
     warp_scale: tuple[float, float] = (0.9, 2.0)
     amplitude_std: float = 0.2
@@ -66,6 +96,12 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
+    LIMITS = {
+        "lr": ">0",
+        "weight_decay": ">=0",
+        "batch_size": ">=1",
+        "epochs": ">=1",
+    }  # checked by config.base.from_dict
     lr: float = 1e-3
     weight_decay: float = 1e-3
     batch_size: int = 128
@@ -74,6 +110,11 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
+    LIMITS = {
+        "eval_every": ">=0",
+        "checkpoint_every": ">=0",
+        "num_threads": ">=0",
+    }  # checked by config.base.from_dict
     seed: int = 0
     eval_every: int = 50  # probe accuracy every N epochs (and always at the end)
     checkpoint_every: int = 50

@@ -9,6 +9,15 @@ from ncsweep.config.stage1 import RunConfig
 
 @dataclass(frozen=True)
 class PriorConfig:
+    LIMITS = {
+        "hidden": ">=1",
+        "n_layers": ">=1",
+        "n_heads": ">=1",
+        "head_dim": ">=1",
+        "ff_ratio": ">=1",
+        "dropout": "[0,1)",
+        "p_uncond": "[0,1]",
+    }  # checked by config.base.from_dict
     hidden: int = 256
     n_layers: int = 4
     n_heads: int = 2
@@ -21,6 +30,13 @@ class PriorConfig:
 
 @dataclass(frozen=True)
 class SamplingConfig:
+    LIMITS = {
+        "steps": ">=1",
+        "temperature": ">0",
+        "gumbel_scale": ">=0",
+        "guidance": ">=0",
+        "batch_size": ">=1",
+    }  # checked by config.base.from_dict
     steps: int = 10
     temperature: float = 1.0
     gumbel_scale: float = 4.0
@@ -30,6 +46,12 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class PriorOptimConfig:
+    LIMITS = {
+        "lr": ">0",
+        "weight_decay": ">=0",
+        "batch_size": ">=1",
+        "epochs": ">=1",
+    }  # checked by config.base.from_dict
     lr: float = 1e-3
     weight_decay: float = 1e-3
     batch_size: int = 256
@@ -40,6 +62,12 @@ class PriorOptimConfig:
 class EvaluatorConfig:
     """The FCN that scores generated series (spec §3); also the CAS classifier's recipe."""
 
+    LIMITS = {
+        "epochs": ">=1",
+        "batch_size": ">=1",
+        "lr": ">0",
+        "weight_decay": ">=0",
+    }  # checked by config.base.from_dict
     epochs: int = 1000
     batch_size: int = 256
     lr: float = 1e-3
@@ -50,6 +78,12 @@ class EvaluatorConfig:
 
 @dataclass(frozen=True)
 class GenEvalConfig:
+    LIMITS = {
+        "is_splits": ">=1",
+        "n_fid": ">=0",
+        "cas_min_samples": ">=1",
+        "cas_epochs": ">=1",
+    }  # checked by config.base.from_dict
     is_splits: int = 10
     n_fid: int = 0  # 0 = as many as the test split
     cas_min_samples: int = 1000
