@@ -210,9 +210,11 @@ def _ncsweep(*args: str) -> list[str]:
     return [sys.executable, "-m", "ncsweep", *args]
 
 
-def _run_study(cluster: LocalRayCluster, space: Path, storage: Path) -> subprocess.Popen:
-    cmd = _ncsweep("run", str(space), "--address", cluster.address, "--storage", str(storage),
-                   "--no-tracking")  # fmt: skip
+def _run_study(
+    cluster: LocalRayCluster, space: Path, storage: Path, tracking: bool = False
+) -> subprocess.Popen:
+    cmd = _ncsweep("run", str(space), "--address", cluster.address, "--storage", str(storage))
+    cmd += [] if tracking else ["--no-tracking"]
     return subprocess.Popen(cmd, env=cluster.env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
@@ -243,7 +245,8 @@ def _finish(proc: subprocess.Popen, cluster: LocalRayCluster) -> str:
 def test_study_spreads_over_the_nodes(ray_cluster, tmp_path):
     storage = tmp_path / "shared" / "study"
     space = _space(tmp_path / "space.yaml", "multinode", epochs=2, seeds=[0], stage2=True)
-    _finish(_run_study(ray_cluster, space, storage), ray_cluster)
+    # MLflow on (SQLite in the shared storage): every node's trials log to the same store
+    _finish(_run_study(ray_cluster, space, storage, tracking=True), ray_cluster)
 
     trials = _status(storage)
     assert {t["stage"] for t in trials} == {"evaluator", "stage1", "stage2"}
@@ -253,6 +256,14 @@ def test_study_spreads_over_the_nodes(ray_cluster, tmp_path):
     assert len(nodes) >= 2, f"every trial ran on one node: {nodes}"
     for t in trials:  # stage 2 found its stage 1 and evaluator on the shared storage
         assert (storage / "trials" / t["key"] / "metrics.json").is_file()
+    from ncsweep.tracking.read import load_study
+
+    runs = load_study(f"sqlite:///{storage / 'mlflow.db'}", "multinode").runs
+    by_key = {r["trial_key"]: r for r in runs.to_dict("records")}
+    assert set(by_key) == {t["key"] for t in trials}  # one run per trial, none twice
+    for t in trials:  # each run finished, tagged with the node `status` shows for it
+        assert by_key[t["key"]]["status"] == "FINISHED"
+        assert by_key[t["key"]]["node"] == t["node"]
 
 
 def test_study_completes_after_losing_a_worker(ray_cluster, tmp_path):

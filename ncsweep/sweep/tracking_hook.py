@@ -50,7 +50,9 @@ class TrialTracking:
 
         ledger = Ledger(config["storage"])
         tags = {k: v for k, v in config.get("labels", {}).items() if v is not None}
-        tags["node"] = socket.gethostname()
+        # the Ray node id, as `ncsweep status` shows it (several nodes may share a host name)
+        tags["node"] = ledger.read(config["key"]).get("node") or socket.gethostname()
+        tags["host"] = socket.gethostname()
         if config["stage"] == "stage2" and config.get("depends_on"):
             parent_s1 = ledger.read(config["depends_on"][0]).get("mlflow_run_id")
             if parent_s1:

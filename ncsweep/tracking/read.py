@@ -25,6 +25,7 @@ TAG_COLUMNS = {
     T.SEED: "seed",
     T.TRIAL_KEY: "trial_key",
     T.NODE: "node",
+    T.HOST: "host",
     T.GIT_COMMIT: "git_commit",
     T.STAGE1_RUN_ID: "stage1_run_id",
     T.PARENT_RUN_ID: "parent_run_id",

@@ -18,7 +18,8 @@ SEED = "ncsweep.seed"
 TRIAL_KEY = "ncsweep.trial_key"
 STAGE1_RUN_ID = "ncsweep.stage1_run_id"
 GIT_COMMIT = "ncsweep.git_commit"
-NODE = "ncsweep.node"
+NODE = "ncsweep.node"  # the Ray node id
+HOST = "ncsweep.host"  # the host name of that node
 PARENT_RUN_ID = "mlflow.parentRunId"
 # Beyond the contract: how the parent run is found, and what the tables need from the plan.
 ROLE = "ncsweep.role"
@@ -36,6 +37,7 @@ LABEL_TAGS = {
     "seed": SEED,
     "stage": STAGE,
     "node": NODE,
+    "host": HOST,
     "stage1_run_id": STAGE1_RUN_ID,
     "checkpoint": CHECKPOINT,
 }
