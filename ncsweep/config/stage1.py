@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Value rules of a config class, in its plain class attribute LIMITS {field: rule}; checked by
+# config.base.from_dict with config.base.outside (">0", ">=1", "[0,1)", ...).
+OPTIM_LIMITS = {"lr": ">0", "weight_decay": ">=0", "batch_size": ">=1", "epochs": ">=1"}
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -18,7 +22,7 @@ class STFTConfig:
         "n_fft": ">=2",
         "hop_length": ">=1",
         "win_length": ">=1",
-    }  # checked by config.base.from_dict
+    }
     n_fft: int = 8
     hop_length: int = 2
     win_length: int = 8
@@ -30,7 +34,7 @@ class EncoderConfig:
         "dim": ">=1",
         "downsampled_width": ">=1",
         "n_res_blocks": ">=0",
-    }  # checked by config.base.from_dict
+    }
     dim: int = 64
     # latent frames ≈ downsampled_width; rate = max(1, round(L / (log2(n_fft) - 1) / width))
     downsampled_width: int = 8
@@ -44,7 +48,7 @@ class VQConfig:
         "decay": "[0,1)",
         "eps": ">0",
         "beta": ">=0",
-    }  # checked by config.base.from_dict
+    }
     codebook_size: int = 32
     decay: float = 0.9
     eps: float = 1e-5
@@ -60,7 +64,7 @@ class SSLConfig:
         "bt_lambda": ">=0",
         "iternorm_groups": ">=1",
         "iternorm_iters": ">=1",
-    }  # checked by config.base.from_dict
+    }
     method: str = "none"  # registry name: none | barlowtwins | vibcreg
     augmentation: str | None = None  # registry name: warp | slice | gauss (None for ssl=none)
     zeta: float = 0.2  # weight of the augmented view's reconstruction
@@ -86,7 +90,7 @@ class AugmentConfig:
         "amplitude_std": ">=0",
         "slice_cuts": ">=1",
         "gauss_std": ">=0",
-    }  # checked by config.base.from_dict
+    }
     warp_window_ratio: float = 0.4
     warp_scale: tuple[float, float] = (0.9, 2.0)
     amplitude_std: float = 0.2
@@ -96,12 +100,7 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    LIMITS = {
-        "lr": ">0",
-        "weight_decay": ">=0",
-        "batch_size": ">=1",
-        "epochs": ">=1",
-    }  # checked by config.base.from_dict
+    LIMITS = OPTIM_LIMITS
     lr: float = 1e-3
     weight_decay: float = 1e-3
     batch_size: int = 128
@@ -114,7 +113,7 @@ class RunConfig:
         "eval_every": ">=0",
         "checkpoint_every": ">=0",
         "num_threads": ">=0",
-    }  # checked by config.base.from_dict
+    }
     seed: int = 0
     eval_every: int = 50  # probe accuracy every N epochs (and always at the end)
     checkpoint_every: int = 50

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ncsweep.config.stage1 import RunConfig
+from ncsweep.config.stage1 import OPTIM_LIMITS, RunConfig
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class PriorConfig:
         "ff_ratio": ">=1",
         "dropout": "[0,1)",
         "p_uncond": "[0,1]",
-    }  # checked by config.base.from_dict
+    }
     hidden: int = 256
     n_layers: int = 4
     n_heads: int = 2
@@ -36,7 +36,7 @@ class SamplingConfig:
         "gumbel_scale": ">=0",
         "guidance": ">=0",
         "batch_size": ">=1",
-    }  # checked by config.base.from_dict
+    }
     steps: int = 10
     temperature: float = 1.0
     gumbel_scale: float = 4.0
@@ -46,12 +46,7 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class PriorOptimConfig:
-    LIMITS = {
-        "lr": ">0",
-        "weight_decay": ">=0",
-        "batch_size": ">=1",
-        "epochs": ">=1",
-    }  # checked by config.base.from_dict
+    LIMITS = OPTIM_LIMITS
     lr: float = 1e-3
     weight_decay: float = 1e-3
     batch_size: int = 256
@@ -62,12 +57,7 @@ class PriorOptimConfig:
 class EvaluatorConfig:
     """The FCN that scores generated series (spec §3); also the CAS classifier's recipe."""
 
-    LIMITS = {
-        "epochs": ">=1",
-        "batch_size": ">=1",
-        "lr": ">0",
-        "weight_decay": ">=0",
-    }  # checked by config.base.from_dict
+    LIMITS = OPTIM_LIMITS
     epochs: int = 1000
     batch_size: int = 256
     lr: float = 1e-3
@@ -83,7 +73,7 @@ class GenEvalConfig:
         "n_fid": ">=0",
         "cas_min_samples": ">=1",
         "cas_epochs": ">=1",
-    }  # checked by config.base.from_dict
+    }
     is_splits: int = 10
     n_fid: int = 0  # 0 = as many as the test split
     cas_min_samples: int = 1000
