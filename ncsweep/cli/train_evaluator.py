@@ -33,10 +33,10 @@ def evaluator(
 ) -> None:
     """Train the FCN evaluator of DATASET once, or find it in the cache.
 
-    Stage-2 trials (and `ncsweep run`) use the same cache, keyed by the dataset's contents and
-    this config: training it here first lets many stage-2 runs share it. Prints one JSON
-    object on the last line of stdout: dataset, test_acc, path, trained (false = cache hit),
-    seconds (of the training that produced it).
+    The cache is keyed by the dataset's contents and this config. `ncsweep train stage2` reads
+    the same default cache; a study keeps its own in STORAGE/evaluators (fill it with
+    --cache-dir STORAGE/evaluators). Prints one JSON object on the last line of stdout:
+    dataset, test_acc, path, trained (false = cache hit), seconds (of the training that made it).
 
     \b
     Example (CPU, ~a minute):
