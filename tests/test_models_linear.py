@@ -47,6 +47,18 @@ def test_onednn_path_is_taken_for_cpu_float32_only():
         assert not use_onednn(torch.zeros(2, 3), w)
 
 
+def test_an_op_that_fails_its_self_check_is_never_used(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("no kernel for this CPU")
+
+    monkeypatch.setattr(linear_mod, "_OP", broken)
+    monkeypatch.setattr(linear_mod, "_CHECKED", None)
+    ref, fast = twin_layers()
+    x = torch.randn(5, 48)
+    assert not use_onednn(x, fast.weight)
+    torch.testing.assert_close(fast(x), ref(x))
+
+
 def test_linear_without_the_op_falls_back(monkeypatch):
     ref, fast = twin_layers()
     monkeypatch.setattr(linear_mod, "_OP", None)

@@ -25,6 +25,22 @@ def _onednn_linear_op():
 
 
 _OP = _onednn_linear_op() if torch.backends.mkldnn.is_available() else None
+_CHECKED: bool | None = None  # does _OP run and agree with F.linear on this machine?
+
+
+def _op_works() -> bool:
+    """Once per process: a small product through _OP must equal F.linear's (else never use it:
+    a private op may be missing a kernel on some CPU, e.g. an aarch64 build)."""
+    global _CHECKED
+    if _CHECKED is None:
+        try:
+            gen = torch.Generator().manual_seed(0)
+            x, w = torch.randn(5, 7, generator=gen), torch.randn(3, 7, generator=gen)
+            b = torch.randn(3, generator=gen)
+            _CHECKED = bool(torch.allclose(_gemm(x, w, b), F.linear(x, w, b), atol=1e-5))
+        except Exception:  # noqa: BLE001 - any failure means: use F.linear
+            _CHECKED = False
+    return _CHECKED
 
 
 def _gemm(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
@@ -56,6 +72,7 @@ def use_onednn(x: Tensor, weight: Tensor) -> bool:
         and x.dim() == 2
         and x.dtype == weight.dtype == torch.float32
         and not torch.is_autocast_enabled("cpu")
+        and _op_works()
     )
 
 
