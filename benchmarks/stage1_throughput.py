@@ -9,6 +9,8 @@ own:
   is built to the end of the timed steps; it includes allocator slack, not only live tensors.
 The optimiser is the trainer's (ncsweep.train.common.make_optimizer: AdamW + cosine schedule);
 --fused-adamw swaps in AdamW(fused=True) to show what that would save.
+GFLOP/step is torch's FlopCounterMode count of one step; divided by the time it shows how close
+each variant runs to the yardstick (the machine's fp32 GEMM rate, printed last).
 CPU-s/step is time.process_time() (all threads of the process) per timed step, the median over
 the timed steps (steps/s likewise from the median wall time: shared machines are noisy); the
 speed-up column divides the thesis code's single-threaded CPU-s/step (batch 128) by it, so
@@ -112,7 +114,28 @@ def measure(variant: str, length: int, args) -> dict:
         "cpu_s": statistics.median(cpus),
         "peak_mib": peak,
         "params": n_params,
+        "gflop": step_gflop(model, opt, augment, x, gen),
     }
+
+
+def step_gflop(model, opt, augment, x, gen) -> float:
+    """FLOPs of one training step (forward + backward), counted by torch's FlopCounterMode.
+
+    The oneDNN linear (ncsweep/models/linear.py) is a custom op the counter cannot see, so the
+    count runs one extra step through plain F.linear: the same arithmetic."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ncsweep.models import linear
+
+    saved = linear.use_onednn
+    linear.use_onednn = lambda *a: False
+    try:
+        counter = FlopCounterMode(display=False)
+        with counter:
+            train_step(model, opt, augment, x, gen)
+    finally:
+        linear.use_onednn = saved
+    return counter.get_total_flops() / 1e9
 
 
 def run_child(variant: str, length: int, args) -> dict:
@@ -162,14 +185,18 @@ def print_table(rows: list[tuple[str, int, dict]], args) -> None:
         f"steps={args.steps} augmentation={args.augmentation} projector=4096 "
         f"adamw={'fused' if args.fused_adamw else 'train.common.make_optimizer'}"
     )
+    rate = "GFLOP/s" if args.device.startswith("cuda") else "GFLOP/CPU-s"
     head = f"{'variant':<12} {'L':>5} {'params':>8} {'steps/s':>8} {'CPU-s/step':>10} "
-    print(head + f"{'thesis CPU-s':>12} {'speed-up':>8} {mem:>15}")
+    head += f"{'thesis CPU-s':>12} {'speed-up':>8} {mem:>15} {'GFLOP/step':>10} {rate:>11}"
+    print(head)
     for variant, length, r in rows:
         ref = THESIS_CPU_S.get((variant, length))
         refs = f"{ref:>12.2f} {ref / r['cpu_s']:>7.2f}x" if ref else f"{'-':>12} {'-':>8}"
+        seconds = 1.0 / r["steps_s"] if args.device.startswith("cuda") else r["cpu_s"]
         print(
             f"{variant:<12} {length:>5} {r['params'] / 1e6:>7.2f}M {r['steps_s']:>8.3f} "
-            f"{r['cpu_s']:>10.3f} {refs} {r['peak_mib']:>15.0f}"
+            f"{r['cpu_s']:>10.3f} {refs} {r['peak_mib']:>15.0f} {r['gflop']:>10.1f} "
+            f"{r['gflop'] / seconds:>11.1f}"
         )
 
 
