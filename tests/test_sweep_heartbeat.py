@@ -74,3 +74,40 @@ def test_status_keeps_running_trials_of_a_live_driver(tmp_path):
     report = json.loads(out.output)
     assert report["driver"]["state"] == "running"
     assert report["trials"][0]["state"] == "running"
+
+
+def test_a_second_driver_waits_then_refuses_while_the_first_beats(tmp_path):
+    import io
+
+    from ncsweep.sweep.driver import StudyError, wait_for_other_driver
+
+    out = io.StringIO()
+    wait_for_other_driver(tmp_path, out, wait_s=0.2)  # nobody there: returns at once
+    assert out.getvalue() == ""
+    busy = r"another driver is running this study \(pid \d+"
+    with Heartbeat(tmp_path, interval_s=0.05), pytest.raises(StudyError, match=busy):
+        wait_for_other_driver(tmp_path, out, wait_s=0.3)
+    assert "looks alive; waiting" in out.getvalue()
+    wait_for_other_driver(tmp_path, out, wait_s=0.2)  # the first one finished: go
+
+
+def test_a_second_driver_starts_once_the_first_falls_silent(tmp_path):
+    import io
+    import threading
+
+    from ncsweep.sweep.driver import wait_for_other_driver
+
+    (tmp_path / DRIVER).write_text(
+        json.dumps({"pid": 1, "host": "elsewhere", "state": "running", "beat": time.time()})
+    )
+
+    def dies_quietly():  # as a driver on another node that stops beating, then is lost
+        time.sleep(0.3)
+        data = json.loads((tmp_path / DRIVER).read_text())
+        data["beat"] = time.time() - STALE_S - 1
+        (tmp_path / DRIVER).write_text(json.dumps(data))
+
+    threading.Thread(target=dies_quietly).start()
+    start = time.time()
+    wait_for_other_driver(tmp_path, io.StringIO(), wait_s=5)
+    assert time.time() - start < 5

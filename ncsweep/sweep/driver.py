@@ -138,6 +138,7 @@ def run_study(
         lines = [f"  {m['dataset']} (looked in {', '.join(m['looked_in'])})" for m in missing]
         raise StudyError("datasets missing from the data root, not starting:\n" + "\n".join(lines))
     ledger = Ledger(storage)
+    wait_for_other_driver(ledger.storage, stream)  # two live drivers would run trials twice
     plan = [t.to_dict() for t in trials]
     ledger.save_study(space_path, plan)
     from ncsweep.sweep.searcher import DependencySearcher
@@ -157,6 +158,31 @@ def run_study(
             import ray
 
             ray.shutdown()
+
+
+def wait_for_other_driver(storage: Path, stream: IO[str], wait_s: float | None = None) -> None:
+    """Refuse to start while another driver of this study is alive; wait up to ``wait_s``
+    (default: until a silent driver counts as lost) for one that may have just died, e.g. a
+    SLURM job requeued onto another node within the minute."""
+    from ncsweep.sweep.heartbeat import INTERVAL_S, STALE_S, driver_status, live
+
+    other = driver_status(storage)
+    if not live(other):
+        return
+    wait_s = STALE_S + INTERVAL_S if wait_s is None else wait_s
+    who = f"pid {other.get('pid')} on {other.get('host')}"
+    print(f"another driver ({who}) looks alive; waiting up to {wait_s:.0f} s", file=stream)
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        time.sleep(min(5.0, wait_s / 10, max(0.05, deadline - time.time())))
+        other = driver_status(storage)
+        if not live(other):
+            return
+    raise StudyError(
+        f"another driver is running this study ({who}, last heartbeat "
+        f"{other['beat_age_s']:.0f} s ago, {storage / 'driver.json'}): running a second one "
+        "would run trials twice. Watch it with `ncsweep status`, or stop it first."
+    )
 
 
 def _fit(space, plan, ledger: Ledger, opts: RunOptions, stream) -> dict[str, dict[str, int]]:
