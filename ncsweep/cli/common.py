@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -48,3 +49,16 @@ def print_final(metrics: dict[str, Any]) -> None:
     """The final metrics as ONE JSON object on the last line of stdout."""
     sys.stdout.flush()
     click.echo(json.dumps(metrics, sort_keys=True, default=float))
+
+
+def config_from(cls: type, config_file: Path | None, changes: dict[str, Any]):
+    """``cls`` built from its defaults ← the YAML ``config_file`` ← ``changes`` (command-line
+    flags); errors name the file, or "command line" when there is none."""
+    from ncsweep.config import deep_merge, from_dict, load_yaml
+
+    base = load_yaml(config_file) if config_file else {}
+    return from_dict(cls, deep_merge(base, changes), config_source(config_file))
+
+
+def config_source(config_file: Path | None) -> str:
+    return str(config_file) if config_file else "command line"

@@ -146,9 +146,6 @@ def resume(storage: str, **kw) -> None:
     _exit_with(counts)
 
 
-STATES = ("pending", "running", "done", "failed", "skipped")  # always shown, even at 0
-
-
 @click.command()
 @click.argument("storage", type=click.Path(file_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print every trial as JSON on stdout.")
@@ -160,7 +157,7 @@ def status(storage: str, as_json: bool) -> None:
     continues it from its last checkpoint.
     """
     from ncsweep.sweep.heartbeat import driver_status, live
-    from ncsweep.sweep.ledger import Ledger
+    from ncsweep.sweep.ledger import STATES, Ledger
 
     with user_errors():
         trials = Ledger(storage).trials()
@@ -182,9 +179,9 @@ def status(storage: str, as_json: bool) -> None:
         click.echo(json.dumps(out, indent=2, default=dict))
         return
     click.echo(_driver_line(driver, storage))
-    states = ("pending", "running", "interrupted", "done", "failed", "skipped")
+    shown = (*STATES[:2], "interrupted", *STATES[2:])  # every ledger state, even at 0
     for stage, c in counts.items():
-        click.echo(f"{stage:<9} " + "  ".join(f"{s} {c[s]}" for s in states if c[s] or s in STATES))
+        click.echo(f"{stage:<9} " + "  ".join(f"{s} {c[s]}" for s in shown if c[s] or s in STATES))
     for t in trials:
         extra = f"  ({t['error']})" if t["error"] and t["state"] in ("failed", "skipped") else ""
         click.echo(f"  {t['state']:<8} {t['key']}{extra}")

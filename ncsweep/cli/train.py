@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import print_final, progress_printer, user_errors
+from ncsweep.cli.common import config_source, print_final, progress_printer, user_errors
 
 
 @click.group()
@@ -44,9 +44,9 @@ def build_stage1_config(config_file: Path | None, flags: dict[str, Any]):
         raise ConfigError(
             "ssl.augmentation: the naive VQVAE (ssl=none) trains without an augmented view; "
             f"drop --aug {ssl['augmentation']!r} or choose --ssl barlowtwins|vibcreg",
-            str(config_file) if config_file else "command line",
+            config_source(config_file),
         )
-    return from_dict(Stage1Config, merged, str(config_file) if config_file else "command line")
+    return from_dict(Stage1Config, merged, config_source(config_file))
 
 
 @train.command("stage1")

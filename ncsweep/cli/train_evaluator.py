@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import print_final, user_errors
+from ncsweep.cli.common import config_from, print_final, user_errors
 
 
 @click.command("evaluator")
@@ -43,17 +43,15 @@ def evaluator(
       ncsweep train evaluator --dataset SonyAIBORobotSurface1 --epochs 50
     """
     with user_errors():
-        from ncsweep.config import EvaluatorConfig, deep_merge, from_dict, load_yaml
+        from ncsweep.config import EvaluatorConfig
         from ncsweep.data import load_ucr
         from ncsweep.train.common import resolve_device
         from ncsweep.train.evaluator import get_evaluator
 
-        base = load_yaml(config_file) if config_file else {}
         changes = {k: v for k, v in flags.items() if v is not None}
         if "cache_dir" in changes:
             changes["cache_dir"] = str(changes["cache_dir"])
-        source = str(config_file) if config_file else "command line"
-        cfg = from_dict(EvaluatorConfig, deep_merge(base, changes), source)
+        cfg = config_from(EvaluatorConfig, config_file, changes)
         ds = load_ucr(dataset, data_root)
         log = lambda line: click.echo(line, err=True)  # noqa: E731
         _, info = get_evaluator(ds, cfg, resolve_device(device), log=log)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import print_final, progress_printer, user_errors
+from ncsweep.cli.common import config_from, print_final, progress_printer, user_errors
 
 # command-line flag → (section or None for top level, key) in Stage2Config
 _FLAGS = {
@@ -25,17 +25,15 @@ _FLAGS = {
 
 def build_stage2_config(config_file: Path | None, flags: dict[str, Any]):
     """Defaults ← YAML file (a Stage2Config mapping) ← explicit command-line flags."""
-    from ncsweep.config import Stage2Config, deep_merge, from_dict, load_yaml
+    from ncsweep.config import Stage2Config
 
-    base = load_yaml(config_file) if config_file else {}
     changes: dict[str, Any] = {}
     for flag, (section, key) in _FLAGS.items():
         if flags.get(flag) is None:
             continue
         value = str(flags[flag]) if isinstance(flags[flag], Path) else flags[flag]
         (changes.setdefault(section, {}) if section else changes)[key] = value
-    source = str(config_file) if config_file else "command line"
-    return from_dict(Stage2Config, deep_merge(base, changes), source)
+    return config_from(Stage2Config, config_file, changes)
 
 
 @click.command("stage2")

@@ -132,15 +132,11 @@ def outside(value: Any, rule: str) -> str | None:
     """Why ``value`` breaks ``rule`` (">0", ">=1", "[0,1)", ...), or None when it obeys it.
 
     A config class lists its rules in a plain class attribute ``LIMITS`` {field: rule}."""
-    if rule.startswith((">=", ">")):
-        strict = not rule.startswith(">=")
-        low = float(rule.lstrip(">="))
-        ok = value > low if strict else value >= low
-        return (
-            None
-            if ok
-            else f"must be {rule.replace('>=', '>= ').replace('>0', '> 0')}, got {value!r}"
-        )
+    if rule.startswith(">"):
+        op = ">=" if rule.startswith(">=") else ">"
+        low = float(rule[len(op) :])
+        ok = value >= low if op == ">=" else value > low
+        return None if ok else f"must be {op} {rule[len(op) :]}, got {value!r}"
     lo, hi = (float(x) for x in rule[1:-1].split(","))
     ok = (lo < value if rule[0] == "(" else lo <= value) and (
         value < hi if rule[-1] == ")" else value <= hi

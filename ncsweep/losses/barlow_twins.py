@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ncsweep.losses.views import check_views
+
 
 def off_diagonal(c: Tensor) -> Tensor:
     """The off-diagonal entries of a square matrix, flattened: (D, D) → (D² − D,)."""
@@ -19,10 +21,7 @@ def standardise(z: Tensor, eps: float = 1e-8) -> Tensor:
 
 def cross_correlation(z1: Tensor, z2: Tensor) -> Tensor:
     """C = Z1ᵀ Z2 / B of the standardised projections: (B, D) × (B, D) → (D, D)."""
-    if z1.shape != z2.shape or z1.dim() != 2 or z1.shape[0] < 2:
-        raise ValueError(
-            f"need two (B, D) tensors with B >= 2, got {tuple(z1.shape)}, {tuple(z2.shape)}"
-        )
+    check_views(z1, z2)
     return standardise(z1).T @ standardise(z2) / z1.shape[0]
 
 
@@ -34,8 +33,7 @@ def barlow_twins(z1: Tensor, z2: Tensor, lambd: float = 0.005) -> Tensor:
     Gram matrices (D/B = 32× fewer FLOPs, no D² temporaries), and Σ_{i≠j} C_ij² is that minus
     Σ_i C_ii². The same loss, value and gradient, up to floating-point rounding (tested).
     """
-    if z1.shape != z2.shape or z1.dim() != 2 or z1.shape[0] < 2:
-        cross_correlation(z1, z2)  # raises the shape error
+    check_views(z1, z2)
     b, d = z1.shape
     if d <= b:
         c = cross_correlation(z1, z2)  # (D, D)

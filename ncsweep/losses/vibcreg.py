@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ncsweep.losses.views import check_views
+
 SIM_WEIGHT = 25.0
 VAR_WEIGHT = 25.0
 COV_WEIGHT = 100.0
@@ -43,10 +45,7 @@ def covariance_term(z: Tensor) -> Tensor:
 
 def vibcreg_terms(z1: Tensor, z2: Tensor) -> dict[str, Tensor]:
     """The unweighted terms: ``sim``, ``var`` (both views summed), ``cov`` (both views summed)."""
-    if z1.shape != z2.shape or z1.dim() != 2 or z1.shape[0] < 2:
-        raise ValueError(
-            f"need two (B, D) tensors with B >= 2, got {tuple(z1.shape)}, {tuple(z2.shape)}"
-        )
+    check_views(z1, z2)
     return {
         "sim": F.mse_loss(z1, z2),
         "var": variance_term(z1) + variance_term(z2),

@@ -26,10 +26,8 @@ class _PerView:
         sizes = self.view_sizes
         if sizes is None or len(sizes) == 1 or not (self.training or self.running_mean is None):
             return super().forward(x)
-        parts = []
-        for part in x.split(sizes):
-            parts.append(super().forward(part))
-        return torch.cat(parts)
+        norm = super().forward
+        return torch.cat([norm(part) for part in x.split(sizes)])
 
 
 class BatchNorm1d(_PerView, nn.BatchNorm1d):

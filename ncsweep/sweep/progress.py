@@ -9,8 +9,7 @@ from typing import IO, Any
 from ray.tune import Callback
 
 from ncsweep.study.expand import STAGES
-
-STATES = ("pending", "running", "done", "failed", "skipped")
+from ncsweep.sweep.ledger import STATES
 
 
 def format_counts(counts: dict[str, dict[str, int]]) -> str:
