@@ -77,6 +77,7 @@ class TrialTracking:
             return
         self.tracker.log_final({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
         self._log_figures(trainer)
+        self._log_arrays(trainer)
         for name in ("metrics.json", "config.yaml", "history.jsonl"):
             if (out_dir / name).is_file():
                 self.tracker.log_artifact(out_dir / name)
@@ -103,6 +104,27 @@ class TrialTracking:
             return
         for name, fig in figures.items():
             self.tracker.log_figure(fig, name)
+
+    def _log_arrays(self, trainer: Any) -> None:
+        """The trainer's small arrays (latents, samples) as ``arrays/<stage>.npz``, read back by
+        ``ncsweep figures`` for the study's PCA and t-SNE; like figures, never fatal."""
+        make = getattr(trainer, "arrays", None)
+        if make is None:
+            return
+        import tempfile
+
+        import numpy as np
+
+        try:
+            arrays = make()
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"{getattr(trainer, 'stage', 'trial')}.npz"
+                np.savez_compressed(path, **arrays)
+                self.tracker.log_artifact(path, "arrays")  # copied before the folder goes
+        except Exception as exc:  # noqa: BLE001 - like figures: never lose a finished trial
+            warnings.warn(
+                f"trial {self.key}: arrays skipped ({type(exc).__name__}: {exc})", stacklevel=2
+            )
 
     def end(self, status: str) -> None:
         if self.tracker is not None:

@@ -163,6 +163,8 @@ class Stage1Trainer:
             "perplexity": last.get("perplexity", math.nan),
             "codebook_usage": last.get("codebook_usage", math.nan),
             "tokens_per_series": self.model.tokens_per_series,
+            # model size for figure 6.25: every parameter, SSL projector included
+            "n_params": sum(p.numel() for p in self.model.parameters()),
             "epochs": self.epoch,
             "seconds": round(self.seconds, 3),
             **{k.replace("/", "_"): v for k, v in last.items() if k.startswith("train/")},
@@ -181,6 +183,16 @@ class Stage1Trainer:
             "latent_tsne": viz.latent_tsne(
                 feats.cpu().numpy(), self.data.y_test[keep], seed=self.cfg.run.seed
             ),
+        }
+
+    def arrays(self, n: int = 1000) -> dict[str, np.ndarray]:
+        """Pooled z_q features of the first ``n`` test series and their labels, for the study's
+        latent PCA (figure 6.16); small enough to log with every trial."""
+        keep = slice(0, min(n, len(self.x_test)))
+        feats = torch.cat(self._eval_batches(self.x_test[keep], self.model.features))  # (n, D)
+        return {
+            "latents": feats.cpu().numpy().astype(np.float32),
+            "labels": np.asarray(self.data.y_test[keep]),
         }
 
     # -- checkpoints ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ncsweep.config import ConfigError, Stage2Config, from_dict, to_dict
@@ -198,6 +199,21 @@ class Stage2Trainer:
             x.numpy(), self.data.x_test, labels.numpy(), self.data.y_test, n_per_class=per_class
         )
         return {"samples_vs_real": fig}
+
+    def arrays(self, n: int = 500) -> dict[str, np.ndarray]:
+        """Up to ``n`` generated series, conditioned on the labels of the first ``n`` test series,
+        next to those test series: the study's PCA and t-SNE of samples (figures 6.17, 6.21)."""
+        from ncsweep.train.sampling import generate
+
+        k = min(n, len(self.data.x_test))
+        labels = torch.as_tensor(np.asarray(self.data.y_test[:k]), dtype=torch.long)
+        gen = torch.Generator().manual_seed(self.cfg.run.seed + EVAL_SEED_OFFSET + 2)
+        x = generate(self.model, self.stage1, k, labels.to(self.device), self.cfg, gen)  # (k, L)
+        return {
+            "generated": x.numpy().astype(np.float32),
+            "real": np.asarray(self.data.x_test[:k], dtype=np.float32),
+            "labels": labels.numpy(),
+        }
 
     def final_metrics(self) -> dict[str, float]:
         last = self.last
