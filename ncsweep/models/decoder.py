@@ -1,4 +1,15 @@
-"""Stage-1 decoder of spec §1: the encoder mirrored with transposed convolutions."""
+"""Stage-1 decoder of spec §1: the encoder mirrored with transposed convolutions.
+
+Module for module the thesis code's decoder (its ``VQVAEDecoder``, from TimeVQVAE), in the same
+order, so a state dict copied across in order gives the same output:
+- 4 residual blocks WITHOUT the inner BatchNorm (the encoder's have one), each followed by BN;
+- (n-1) × [ConvTranspose2d(k=(3,4), s=(1,2), p=(1,1)) → BN → LeakyReLU];
+- ConvTranspose2d 64→2 and ConvTranspose2d 2→2, both k=(3,4), s=(1,2), p=(1,1): n+1 doublings
+  of the width in all, one more than the encoder took away;
+- a bilinear (align_corners=True) resize from (F, W'·2^(n+1)) to exactly (F, L//2+1), down from
+  about twice the STFT width.
+The thesis' Dropout(0.0) layers compute nothing and hold no state; they are left out.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ncsweep.config.stage1 import EncoderConfig, STFTConfig
-from ncsweep.models.encoder import KERNEL, PADDING, STRIDE, n_downsample_blocks, res_stack
+from ncsweep.models.encoder import (
+    KERNEL,
+    PADDING,
+    STRIDE,
+    latent_shape,
+    n_downsample_blocks,
+    res_stack,
+)
 from ncsweep.models.stft import n_frames, n_freqs
 from ncsweep.models.viewnorm import BatchNorm2d
 
@@ -21,25 +39,34 @@ class UpBlock(nn.Sequential):
         )
 
 
+def n_upsample_blocks(length: int, stft_cfg: STFTConfig, enc_cfg: EncoderConfig) -> int:
+    """The (n-1) UpBlocks before the two output transposed convolutions."""
+    return max(n_downsample_blocks(length, stft_cfg, enc_cfg) - 1, 0)
+
+
+def pre_resize_width(length: int, stft_cfg: STFTConfig, enc_cfg: EncoderConfig) -> int:
+    """W' · 2^(n_up + 2): each transposed conv maps W to (W-1)·2 - 2 + 4 = 2W."""
+    _, width = latent_shape(length, stft_cfg, enc_cfg)
+    return width * 2 ** (n_upsample_blocks(length, stft_cfg, enc_cfg) + 2)
+
+
 class Decoder(nn.Module):
     """z (B, dim, F, W') → û (B, 2, F, L//2+1)."""
 
     def __init__(self, length: int, stft_cfg: STFTConfig, enc_cfg: EncoderConfig, out_channels=2):
         super().__init__()
         d = enc_cfg.dim
-        n_up = max(n_downsample_blocks(length, stft_cfg, enc_cfg) - 1, 0)
+        n_up = n_upsample_blocks(length, stft_cfg, enc_cfg)
         self.net = nn.Sequential(
-            *res_stack(d, enc_cfg.n_res_blocks),
+            *res_stack(d, enc_cfg.n_res_blocks, bn=False),
             *[UpBlock(d, d) for _ in range(n_up)],
             nn.ConvTranspose2d(d, out_channels, KERNEL, STRIDE, PADDING),
-            nn.ConvTranspose2d(out_channels, out_channels, 3, 1, 1),
+            # the thesis code's extra doubling "not to miss reconstruction details"
+            nn.ConvTranspose2d(out_channels, out_channels, KERNEL, STRIDE, PADDING),
         )
-        # Each transposed block doubles W'; W' = (L//2+1) // 2**n rounds down, so the last
-        # frames are restored by interpolation to the exact STFT size.
         self.out_size = (n_freqs(stft_cfg), n_frames(length, stft_cfg))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        u = self.net(z)  # (B, 2, F, ≈ L//2+1)
-        if tuple(u.shape[-2:]) != self.out_size:
-            u = F.interpolate(u, size=self.out_size, mode="nearest")
-        return u  # (B, 2, F, L//2+1)
+        u = self.net(z)  # (B, 2, F, W'·2^(n+1)) ≈ twice the STFT width
+        # always resized, as in the thesis code (at equal size this is the identity)
+        return F.interpolate(u, size=self.out_size, mode="bilinear", align_corners=True)

@@ -49,14 +49,16 @@ class DownBlock(nn.Sequential):
 
 
 class ResBlock(nn.Module):
-    """x + [LeakyReLU → Conv3×3 → BN → LeakyReLU → Conv1×1]; the caller adds the BN after it."""
+    """x + [LeakyReLU → Conv3×3 → (BN) → LeakyReLU → Conv1×1]; the caller adds the BN after it.
 
-    def __init__(self, dim: int):
+    The inner BN is the encoder's (``bn=True``); the thesis code's decoder blocks have none."""
+
+    def __init__(self, dim: int, bn: bool = True):
         super().__init__()
         self.convs = nn.Sequential(
             nn.LeakyReLU(0.01),
             nn.Conv2d(dim, dim, 3, 1, 1),
-            BatchNorm2d(dim),
+            *([BatchNorm2d(dim)] if bn else []),
             nn.LeakyReLU(0.01, inplace=True),
             nn.Conv2d(dim, dim, 1),
         )
@@ -65,11 +67,11 @@ class ResBlock(nn.Module):
         return x + self.convs(x)
 
 
-def res_stack(dim: int, n_blocks: int) -> list[nn.Module]:
+def res_stack(dim: int, n_blocks: int, bn: bool = True) -> list[nn.Module]:
     """n residual blocks, each followed by BatchNorm2d (shared by encoder and decoder)."""
     layers: list[nn.Module] = []
     for _ in range(n_blocks):
-        layers += [ResBlock(dim), BatchNorm2d(dim)]
+        layers += [ResBlock(dim, bn), BatchNorm2d(dim)]
     return layers
 
 
