@@ -29,31 +29,39 @@ def make_report(
     figures: bool = True,
     log: bool = True,
     figures_dir: Path | None = None,
+    options=None,
 ) -> Report:
-    """Tables into ``out_dir``, figures into ``figures_dir`` (default ``out_dir/figures``)."""
+    """Tables into ``out_dir``, figures into ``figures_dir`` (default ``out_dir/figures``).
+    ``options``: a :class:`ncsweep.tables.specs.TableOptions` (layout, ± std, statistics)."""
     from ncsweep.tables.build import build_all, tidy_runs
     from ncsweep.tables.figures import make_figures
+    from ncsweep.tables.specs import TableOptions
     from ncsweep.tables.write import write_runs, write_tables
     from ncsweep.tracking import load_study
     from ncsweep.tracking.read import log_files, metric_histories
 
-    out_dir = Path(out_dir)
+    out_dir, options = Path(out_dir), options or TableOptions()
     study = load_study(tracking_uri, experiment)
     report = Report(out_dir=out_dir, n_runs=len(study.runs))
     plan = _plan(study.plan)
     if tables:
-        built, notes = build_all(study.runs, plan, study.expected_seeds)
+        built, notes = build_all(study.runs, plan, study.expected_seeds, options=options)
         header = f"# Study {study.experiment}: tables from MLflow ({len(study.runs)} trial runs)\n"
         report.tables = write_tables(built, notes, out_dir, header)
         report.tables.append(write_runs(tidy_runs(study.runs), out_dir))
         report.notes += notes
     if figures:
 
+        from ncsweep.tracking.arrays import run_arrays
+
         def history(run_ids, keys):
             return metric_histories(tracking_uri, run_ids, keys)
 
+        def arrays(run_ids, stage):
+            return run_arrays(tracking_uri, run_ids, stage)
+
         report.figures, notes = make_figures(
-            study.runs, Path(figures_dir or out_dir / "figures"), history
+            study.runs, Path(figures_dir or out_dir / "figures"), history, arrays
         )
         report.notes += notes
     if log and study.parent_run_id:

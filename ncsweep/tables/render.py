@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ncsweep.tables.aggregate import best_of
-
 MARKS = ["†", "‡", "§", "¶", "‖"]
 LATEX_MARKS = {"†": r"\dag", "‡": r"\ddag", "§": r"\S", "¶": r"\P", "‖": r"\|"}
 MISSING = "—"
@@ -20,12 +18,14 @@ class Grid:
     title: str
     caption: str
     rows: list[str]
-    cols: list[str]
+    cols: list[str]  # column keys; with several metrics "KNN · Baseline"
     text: dict[tuple[str, str], str] = field(default_factory=dict)  # plain cell text
     bold: set[tuple[str, str]] = field(default_factory=set)
     marks: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[tuple[str, str]] = field(default_factory=list)  # ("†", "2 of 4 seeds finished.")
     row_header: str = "Dataset"
+    heads: list[str] | None = None  # LaTeX header per column under ``groups`` (else ``cols``)
+    groups: list[tuple[str, int]] = field(default_factory=list)  # (label, span) above the heads
 
 
 def _mark_symbol(i: int) -> str:
@@ -34,51 +34,53 @@ def _mark_symbol(i: int) -> str:
 
 def build_grid(
     stats: pd.DataFrame,
-    row: str,
-    col: str,
-    stat: str,
-    lower_is_better: bool,
-    fmt: str,
+    rows_order: list[str],
     cols_order: list[str],
     title: str,
     caption: str,
+    with_std: bool,
 ) -> Grid:
-    """``stats`` from :func:`ncsweep.tables.aggregate.cell_stats`; ``stat`` 'mean' shows
-    mean ± std, 'best' the best seed. Bold: the best shown value per row."""
-    shown = best_of(stats, stat, lower_is_better)
-    rows = sorted(stats[row].astype(str).unique())
-    grid = Grid(title=title, caption=caption, rows=rows, cols=cols_order)
+    """``stats``: one row per cell with ``_row``, ``_col``, ``_group`` (bold is decided within a
+    row and group), ``_shown`` (the value printed), ``_fmt``, ``_lower``, ``std``, ``n`` and
+    ``expected``. ``with_std`` appends ``± std`` where there are two seeds or more."""
+    grid = Grid(title=title, caption=caption, rows=rows_order, cols=cols_order)
     kinds: dict[tuple[int, int], str] = {}
-    for i, rec in stats.reset_index(drop=True).iterrows():
-        key = (str(rec[row]), str(rec[col]))
-        value = shown.iloc[i]
-        grid.text[key] = _cell_text(value, rec["std"], stat, fmt, rec["n"])
+    for _, rec in stats.iterrows():
+        key = (str(rec["_row"]), str(rec["_col"]))
+        std = rec["std"] if with_std else math.nan
+        grid.text[key] = _cell_text(rec["_shown"], std, rec["_fmt"], rec["n"])
         if rec["n"] < rec["expected"]:
             pair = (int(rec["n"]), int(rec["expected"]))
             kinds.setdefault(pair, _mark_symbol(len(kinds)))
             grid.marks[key] = kinds[pair]
     for (n, m), sym in kinds.items():
         grid.notes.append((sym, f"{n} of {m} seeds finished."))
-    _bold_best(grid, stats.assign(_shown=shown.to_numpy()), row, col, lower_is_better, fmt)
+    _bold_best(grid, stats)
     return grid
 
 
-def _cell_text(value: float, std: float, stat: str, fmt: str, n: int) -> str:
+def _cell_text(value: float, std: float, fmt: str, n: int) -> str:
     if n == 0 or value is None or math.isnan(value):
         return MISSING
     text = format(value, fmt)
-    if stat == "mean" and n > 1 and not math.isnan(std):
+    if n > 1 and not math.isnan(std):
         text += f" ± {format(std, fmt)}"
     return text
 
 
-def _bold_best(grid: Grid, stats: pd.DataFrame, row: str, col: str, lower: bool, fmt: str) -> None:
-    for r, group in stats[stats["n"] > 0].groupby(row):
-        # compare what is printed, so equal-looking cells are bold together
-        printed = group["_shown"].map(lambda v: float(format(v, fmt)))
-        target = printed.min() if lower else printed.max()
-        for c in group.loc[printed == target, col]:
-            grid.bold.add((str(r), str(c)))
+def printed(value: float, fmt: str) -> float:
+    """The number as the table prints it (bold and ties are decided on this, issue 11 §6)."""
+    return float(format(value, fmt))
+
+
+def _bold_best(grid: Grid, stats: pd.DataFrame) -> None:
+    shown = stats[(stats["n"] > 0) & stats["_shown"].notna()]
+    for _, group in shown.groupby(["_row", "_group"]):
+        fmt, lower = group["_fmt"].iloc[0], bool(group["_lower"].iloc[0])
+        values = group["_shown"].map(lambda v, f=fmt: printed(v, f))
+        target = values.min() if lower else values.max()
+        best = group[values == target]
+        grid.bold.update(zip(best["_row"].astype(str), best["_col"].astype(str), strict=True))
 
 
 def _cell(grid: Grid, r: str, c: str) -> tuple[str, bool, str]:
@@ -125,7 +127,7 @@ def _latex_mark(sym: str) -> str:
 
 def to_latex(grid: Grid) -> str:
     spec = "l" + "r" * len(grid.cols)
-    head = " & ".join(_latex_escape(h) for h in [grid.row_header, *grid.cols])
+    head = " & ".join(_latex_escape(h) for h in [grid.row_header, *(grid.heads or grid.cols)])
     lines = [
         r"\begin{table}[t]",
         r"\centering",
@@ -133,7 +135,7 @@ def to_latex(grid: Grid) -> str:
         rf"\begin{{tabular}}{{{spec}}}",
         r"\toprule",
     ]
-    lines += [head + r" \\", r"\midrule"]
+    lines += _latex_groups(grid.groups) + [head + r" \\", r"\midrule"]
     for r in grid.rows:
         cells = [_tex_cell(*_cell(grid, r, c)) for c in grid.cols]
         lines.append(" & ".join([_latex_escape(r), *cells]) + r" \\")
@@ -142,3 +144,15 @@ def to_latex(grid: Grid) -> str:
     caption = _latex_escape(grid.title) + ". " + _latex_escape(grid.caption.replace("**", ""))
     lines += [rf"\caption{{{caption}{(' ' + notes) if notes else ''}}}", r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def _latex_groups(groups: list[tuple[str, int]]) -> list[str]:
+    """A header row of metric labels over their columns, each underlined by a ``cmidrule``."""
+    if not groups:
+        return []
+    cells, rules, first = [""], [], 2
+    for label, span in groups:
+        cells.append(rf"\multicolumn{{{span}}}{{c}}{{{_latex_escape(label)}}}")
+        rules.append(rf"\cmidrule(lr){{{first}-{first + span - 1}}}")
+        first += span
+    return [" & ".join(cells) + r" \\", " ".join(rules)]
