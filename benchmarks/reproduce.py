@@ -1,0 +1,268 @@
+"""Reduced-scale check of the study's stage-1 comparison on CPU (issue 11 §4).
+
+Trains the naive VQ-VAE (ssl=none), Barlow Twins and VIbCReg with the study's stage-1 config
+(4096-wide projector, batch 128, warp, ζ = 0.2, AdamW + per-step cosine) on small study datasets
+for a few seeds, probes (KNN k=5, linear SVM) on the whole test split, and prints per method the
+mean ± sd over seeds, the per-seed paired difference to the baseline (mean ± sd) and a two-sided
+Wilcoxon signed-rank p-value (scipy.stats.wilcoxon) where there are enough seeds for the exact
+test to reach p < 0.05 (6 non-zero pairs: with n pairs its smallest p is 2/2^n, 0.0625 at n=5).
+
+Writes <out>/reproduce.json (settings, every run, the summary) and <out>/reproduce.png (probe
+accuracy per method and seed; accuracy vs epoch when --probe-every is set). Each run trains in
+<out>/runs/<dataset>/<method>/seed<k>: a finished run (metrics.json) is reused, an interrupted one
+resumes from its checkpoint, so rerunning the same command picks up where it stopped.
+Validation (reconstruction over the whole test split) runs only in epochs that probe: on Mallat
+it costs 5-10x a training epoch (docs/reproduce.md).
+
+    python benchmarks/reproduce.py                       # the default check (docs/reproduce.md)
+    python benchmarks/reproduce.py --datasets SonyAIBORobotSurface1 --epochs 200 --seeds 0 1 2
+    NCSWEEP_UCR_ROOT=/path/to/UCRArchive_2018 python benchmarks/reproduce.py --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduce_stats import ALPHA, paired_difference, summarise  # noqa: E402
+
+METHODS = ("none", "barlowtwins", "vibcreg")
+BASELINE = "none"
+PROBES = ("knn_acc", "svm_acc")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["SonyAIBORobotSurface1", "Mallat"])
+    p.add_argument("--epochs", type=int, default=200, help="stage-1 schedule length (cosine)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--augmentation", default="warp", choices=("warp", "slice", "gauss"))
+    p.add_argument("--zeta", type=float, default=0.2)
+    p.add_argument("--proj-width", type=int, default=4096, help="projector hidden = output width")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--probe-every", type=int, default=0, help="also probe every N epochs (curve)")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="0: only at the end (0.4 GB)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    p.add_argument("--jobs", type=int, default=2, help="runs trained in parallel (processes)")
+    p.add_argument("--data-root", default=None, help="UCR root (default: $NCSWEEP_UCR_ROOT)")
+    p.add_argument("--out", default="runs/reproduce", help="output folder")
+    p.add_argument("--keep-checkpoints", action="store_true", help="keep finished checkpoints")
+    args = p.parse_args(argv)
+    if BASELINE not in args.methods:
+        p.error("--methods must include the baseline 'none' (differences are taken against it)")
+    if args.epochs < 1 or args.jobs < 1 or args.threads < 0 or args.probe_every < 0:
+        p.error("--epochs and --jobs must be >= 1, --threads and --probe-every >= 0")
+    return args
+
+
+def run_config(args: argparse.Namespace, dataset: str, method: str, seed: int):
+    """The study's stage-1 config with this check's overrides (the baseline has no aug, no ζ)."""
+    from ncsweep.config import Stage1Config, from_dict
+
+    ssl: dict = {"method": method}
+    if method != BASELINE:
+        ssl |= {"augmentation": args.augmentation, "zeta": args.zeta}
+        ssl |= {"proj_hidden": args.proj_width, "proj_out": args.proj_width}
+    every = args.probe_every if args.probe_every else args.epochs
+    cfg = {
+        "data": {"dataset": dataset, "root": args.data_root},
+        "ssl": ssl,
+        "optim": {"epochs": args.epochs, "batch_size": args.batch_size},
+        "run": {
+            "seed": seed,
+            "eval_every": every,
+            "checkpoint_every": args.checkpoint_every,
+            "device": "cpu",
+            "num_threads": args.threads,
+        },
+    }
+    return from_dict(Stage1Config, cfg, source="benchmarks/reproduce.py")
+
+
+def _probe_only_trainer():
+    """Stage1Trainer that validates only in epochs that probe.
+
+    The trainer validates every epoch (issue 15 will add a validation cadence to the config);
+    this check reads validation only where a probe follows, and on Mallat (2345 test series of
+    length 1024) a validation pass costs several training epochs.
+    """
+    from ncsweep.train.stage1 import Stage1Trainer
+
+    class ProbeOnlyValidation(Stage1Trainer):
+        def validate(self) -> dict[str, float]:
+            every = self.cfg.run.eval_every
+            if self.done or (every > 0 and self.epoch % every == 0):
+                return super().validate()
+            return {}
+
+    return ProbeOnlyValidation
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    path = run_dir / "history.jsonl"
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln] if path.is_file() else []
+
+
+def train_seconds_per_epoch(history: list[dict]) -> float | None:
+    """Median wall time of the epochs that neither probed nor validated (pure training)."""
+    secs = [h["seconds"] for h in history]
+    plain = [
+        b - a for a, b, h in zip(secs, secs[1:], history[1:], strict=False) if "knn_acc" not in h
+    ]
+    return statistics.median(plain) if plain else None
+
+
+def train_one(args: argparse.Namespace, dataset: str, method: str, seed: int) -> dict:
+    """Train (or reuse, or resume) one run; return its record for the JSON."""
+    from ncsweep.train.common import train_to_end
+
+    run_dir = Path(args.out) / "runs" / dataset / method / f"seed{seed}"
+    metrics_path = run_dir / "metrics.json"
+    cfg = run_config(args, dataset, method, seed)
+    if not metrics_path.is_file():
+        trainer = _probe_only_trainer()(cfg, run_dir)
+        tag = f"[{dataset} {method} seed {seed}]"
+        train_to_end(trainer, lambda m: _log_probe(tag, m, args.epochs), resume=True)
+        metrics_path.write_text(json.dumps(trainer.final_metrics(), indent=2, default=float))
+    if not args.keep_checkpoints:
+        (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # ~0.4 GB each with the projector
+    final = json.loads(metrics_path.read_text())
+    history = read_history(run_dir)
+    return {
+        "dataset": dataset,
+        "method": method,
+        "seed": seed,
+        **{k: final.get(k) for k in (*PROBES, "val_recon", "perplexity", "seconds", "epochs")},
+        "train_s_per_epoch": train_seconds_per_epoch(history),
+        "probes": [
+            {"epoch": h["epoch"], **{k: h[k] for k in PROBES}} for h in history if "knn_acc" in h
+        ],
+    }
+
+
+def _log_probe(tag: str, metrics: dict, epochs: int) -> None:
+    if "knn_acc" in metrics:
+        print(
+            f"{tag} epoch {metrics['epoch']}/{epochs}: knn {metrics['knn_acc']:.3f} "
+            f"svm {metrics['svm_acc']:.3f} ({metrics['seconds']:.0f} s)",
+            flush=True,
+        )
+
+
+def plan_runs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
+    """Seed-major order: a stopped check still has complete pairs for its first seeds."""
+    return [(d, m, s) for s in args.seeds for d in args.datasets for m in args.methods]
+
+
+def train_all(args: argparse.Namespace) -> list[dict]:
+    runs = plan_runs(args)
+    if args.jobs == 1:
+        return [train_one(args, *r) for r in runs]
+    # spawn: a fresh interpreter per worker (torch threads and fork do not mix)
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(train_one, args, *r) for r in runs]
+        return [f.result() for f in futures]
+
+
+def fmt(stat: dict) -> str:
+    if stat["n"] == 0:
+        return "-"
+    sd = "" if stat["sd"] is None else f" ± {stat['sd']:.3f}"
+    return f"{stat['mean']:.3f}{sd}"
+
+
+def fmt_test(diff: dict) -> str:
+    if diff["n"] == 0:
+        return "no paired seeds"
+    if diff["p"] is None:
+        return f"too few seeds for Wilcoxon ({diff['note']})"
+    return f"Wilcoxon p = {diff['p']:.4f} (n = {diff['n_nonzero']})"
+
+
+def report(summary: dict, args: argparse.Namespace) -> str:
+    lines = [
+        f"stage-1 probes after {args.epochs} epochs, seeds {args.seeds}, "
+        f"aug {args.augmentation}, zeta {args.zeta}, projector {args.proj_width}",
+    ]
+    for dataset, methods in summary.items():
+        lines.append(f"\n{dataset}")
+        lines.append(f"  {'method':<14}{'KNN':>16}{'SVM':>16}{'train s/epoch':>16}")
+        for method, s in methods.items():
+            spe = s["train_s_per_epoch"]
+            spe_s = "-" if spe is None else f"{spe:.2f}"
+            lines.append(f"  {method:<14}{fmt(s['knn_acc']):>16}{fmt(s['svm_acc']):>16}{spe_s:>16}")
+        for method, s in methods.items():
+            for probe, d in s.get("vs_baseline", {}).items():
+                lines.append(f"  {method} - {BASELINE} {probe[:3].upper()}: {_diff_line(d)}")
+    return "\n".join(lines)
+
+
+def _diff_line(d: dict) -> str:
+    per_seed = " ".join(f"{x:+.3f}" for x in d["diff"])
+    return f"{fmt(d)}  (per seed: {per_seed}); {fmt_test(d)}"
+
+
+def build_summary(records: list[dict]) -> dict:
+    out: dict = {}
+    for r in records:
+        out.setdefault(r["dataset"], {}).setdefault(r["method"], []).append(r)
+    summary: dict = {}
+    for dataset, by_method in out.items():
+        base = {r["seed"]: r for r in by_method.get(BASELINE, [])}
+        summary[dataset] = {}
+        for method, rs in by_method.items():
+            s = {k: summarise([r[k] for r in rs]) for k in PROBES}
+            spe = [r["train_s_per_epoch"] for r in rs if r["train_s_per_epoch"] is not None]
+            s["train_s_per_epoch"] = statistics.median(spe) if spe else None
+            if method != BASELINE:
+                mine = {r["seed"]: r for r in rs}
+                s["vs_baseline"] = {
+                    k: paired_difference(
+                        {sd: r[k] for sd, r in mine.items()}, {sd: r[k] for sd, r in base.items()}
+                    )
+                    for k in PROBES
+                }
+            summary[dataset][method] = s
+    return summary
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(args.threads, 1)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    records = train_all(args)
+    summary = build_summary(records)
+    print(report(summary, args), flush=True)
+    result = {
+        "settings": {**vars(args), "alpha": ALPHA},
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "cpu_count": os.cpu_count(),
+        "runs": records,
+        "summary": summary,
+    }
+    (out / "reproduce.json").write_text(json.dumps(result, indent=2, default=_json_default))
+    from reproduce_plot import plot
+
+    plot(result, out / "reproduce.png")
+    print(f"\nwrote {out / 'reproduce.json'} and {out / 'reproduce.png'}", flush=True)
+    return result
+
+
+def _json_default(x):
+    return None if isinstance(x, float) and math.isnan(x) else float(x)
+
+
+if __name__ == "__main__":
+    main()

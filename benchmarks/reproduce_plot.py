@@ -1,0 +1,69 @@
+"""The figure of benchmarks/reproduce.py: final probe accuracy per method and seed (top row) and,
+where runs probed during training, accuracy vs epoch averaged over seeds (bottom row)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+COLORS = {"none": "tab:gray", "barlowtwins": "tab:blue", "vibcreg": "tab:orange"}
+LABELS = {"none": "naive VQ-VAE", "barlowtwins": "Barlow Twins", "vibcreg": "VIbCReg"}
+
+
+def plot(result: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = result["runs"]
+    datasets = list(dict.fromkeys(r["dataset"] for r in runs))
+    curves = any(len(r["probes"]) > 1 for r in runs)
+    rows = 2 if curves else 1
+    fig, axes = plt.subplots(
+        rows, len(datasets), figsize=(5.5 * len(datasets), 4 * rows), squeeze=False
+    )
+    for j, ds in enumerate(datasets):
+        mine = [r for r in runs if r["dataset"] == ds]
+        _final(axes[0][j], mine, ds, result["settings"]["epochs"])
+        if curves:
+            _curves(axes[1][j], mine, ds)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _final(ax, runs: list[dict], dataset: str, epochs: int) -> None:
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    for i, m in enumerate(methods):
+        for k, (probe, marker) in enumerate((("knn_acc", "o"), ("svm_acc", "s"))):
+            rs = [r for r in runs if r["method"] == m and r[probe] is not None]
+            x = [3 * i + k + 0.08 * (r["seed"] % 5 - 2) for r in rs]  # seeds side by side
+            y = [r[probe] for r in rs]
+            ax.scatter(x, y, color=COLORS.get(m), marker=marker, s=28, alpha=0.8)
+            if y:
+                ax.hlines(sum(y) / len(y), 3 * i + k - 0.3, 3 * i + k + 0.3, color="k", lw=1.5)
+    ticks = [3 * i + k for i in range(len(methods)) for k in (0, 1)]
+    ax.set_xticks(ticks, [f"{LABELS.get(m, m)}\n{p}" for m in methods for p in ("KNN", "SVM")])
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"{dataset}: probes after {epochs} epochs (dot = seed, bar = mean)", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _curves(ax, runs: list[dict], dataset: str) -> None:
+    for m in dict.fromkeys(r["method"] for r in runs):
+        for probe, style in (("knn_acc", "-"), ("svm_acc", "--")):
+            by_epoch: dict[int, list[float]] = {}
+            for r in (r for r in runs if r["method"] == m):
+                for p in r["probes"]:
+                    by_epoch.setdefault(p["epoch"], []).append(p[probe])
+            ep = sorted(by_epoch)
+            mean = [sum(by_epoch[e]) / len(by_epoch[e]) for e in ep]
+            label = f"{LABELS.get(m, m)} {probe[:3].upper()}"
+            ax.plot(ep, mean, style, color=COLORS.get(m), label=label, marker=".")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (mean over seeds)")
+    ax.set_title(f"{dataset}: probes during training", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
