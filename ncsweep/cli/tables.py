@@ -38,21 +38,59 @@ def _out_dir(out: str | None, study: str | None, default_name: str) -> Path:
     raise click.UsageError("--out is required when STUDY is not a storage directory")
 
 
-def _run(study, tracking_uri, experiment, out, default_name, tables, figures, log) -> None:
+def _layout_options(f):
+    f = click.option(
+        "--cliques",
+        type=click.Choice(["holm", "nemenyi"]),
+        default="holm",
+        show_default=True,
+        help="Which test's cliques the CD diagram joins: Holm-corrected Wilcoxon or Nemenyi's CD.",
+    )(f)
+    f = click.option(
+        "--ci",
+        type=click.Choice(["t", "bootstrap"]),
+        default="t",
+        show_default=True,
+        help="Per-cell 95 % interval over seeds: Student t or percentile bootstrap.",
+    )(f)
+    f = click.option(
+        "--stats/--no-stats",
+        default=True,
+        help="Write the statistics (stats.md, stats_*.csv/parquet, critical_difference_*.png).",
+    )(f)
+    f = click.option("--std/--no-std", default=False, help="Show ± std in the mean tables.")(f)
+    return click.option(
+        "--layout",
+        type=click.Choice(["thesis", "per-metric"]),
+        default="thesis",
+        show_default=True,
+        help="thesis: KNN|SVM and FID|IS side by side; per-metric: one table per metric.",
+    )(f)
+
+
+def _table_options(layout, std, stats, ci, cliques):
+    from ncsweep.tables.specs import TableOptions
+
+    return TableOptions(layout=layout, show_std=std, stats=stats, ci=ci, cliques=cliques)
+
+
+def _run(study, tracking_uri, experiment, out, default_name, tables, figures, log, options=None):
     from ncsweep.tables import make_report
     from ncsweep.tracking import StoreError
 
     uri, exp = _resolve(study, tracking_uri, experiment)
     out_dir = _out_dir(out, study, default_name)
     try:
-        report = make_report(uri, exp, out_dir, tables=tables, figures=figures, log=log)
+        report = make_report(
+            uri, exp, out_dir, tables=tables, figures=figures, log=log, options=options
+        )
     except StoreError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{report.n_runs} trial runs from {uri}")
-    stems = [p.stem for p in report.tables if p.suffix == ".md" and p.name != "tables.md"]
+    stems = [p.stem for p in report.tables if p.suffix == ".md" and p.stem.startswith("table_")]
     click.echo(f"{len(stems)} tables: {', '.join(stems)}")
     for path in report.tables + report.figures:
-        if path.name == "tables.md" or path.suffix == ".png":
+        if path.name in ("tables.md", "stats.md") or path.suffix == ".png":
             click.echo(f"wrote {path}")
     for note in report.notes:
         click.echo(f"note: {note}")
@@ -67,9 +105,12 @@ def _run(study, tracking_uri, experiment, out, default_name, tables, figures, lo
     "--figures/--no-figures", default=True, help="Also write the figures (into OUT/figures)."
 )
 @click.option("--log/--no-log", default=True, help="Log the outputs to the study's parent run.")
-def tables(study, tracking_uri, experiment, out, figures, log) -> None:
-    """Rebuild tables 6.1-6.7 and the ζ ablation from MLflow runs (Markdown, LaTeX, CSV, Parquet)."""
-    _run(study, tracking_uri, experiment, out, "tables", True, figures, log)
+@_layout_options
+def tables(study, tracking_uri, experiment, out, figures, log, **layout) -> None:
+    """Rebuild tables 6.1-6.7 and the ζ ablation from MLflow runs (Markdown, LaTeX, CSV, Parquet),
+    with confidence intervals, Wilcoxon-Holm tests, mean ranks and CD diagrams beside them."""
+    options = _table_options(**layout)
+    _run(study, tracking_uri, experiment, out, "tables", True, figures, log, options)
 
 
 @click.command(epilog=_STUDY_HELP)

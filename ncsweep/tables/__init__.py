@@ -50,6 +50,8 @@ def make_report(
         report.tables = write_tables(built, notes, out_dir, header)
         report.tables.append(write_runs(tidy_runs(study.runs), out_dir))
         report.notes += notes
+        if options.stats:
+            report.tables += _statistics(study.runs, options, out_dir, report.notes)
     if figures:
 
         from ncsweep.tracking.arrays import run_arrays
@@ -69,6 +71,23 @@ def make_report(
         log_files(tracking_uri, study.parent_run_id, report.figures, "figures")
         report.logged_to = study.parent_run_id
     return report
+
+
+def _statistics(runs, options, out_dir: Path, notes: list[str]) -> list[Path]:
+    """Issue 17 §1: CIs, Wilcoxon-Holm pairs, mean ranks and CD diagrams beside the tables."""
+    from ncsweep.tables.build import prepare
+    from ncsweep.tables.stats_report import study_stats
+    from ncsweep.tables.stats_write import write_stats
+
+    all_stats, skipped = study_stats(prepare(runs), options)
+    notes += skipped
+    small = sorted({ms.n_ranked for ms in all_stats if any("say nothing" in n for n in ms.notes)})
+    if small:
+        notes.append(
+            f"Statistics: only {'/'.join(map(str, small))} dataset(s) per metric, too few for the "
+            "Wilcoxon test to call any pair different (see stats.md)."
+        )
+    return write_stats(all_stats, skipped, out_dir)
 
 
 def _plan(plan):

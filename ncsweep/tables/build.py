@@ -64,9 +64,10 @@ def _table(spec, metrics, runs, plan, expected_seeds, keys, row, col, cols, rows
     )
     if multi:
         grid.heads, grid.groups = base * len(metrics), [(m.label, len(base)) for m in metrics]
-    stats["value"], stats["bold"] = stats["_shown"], [
-        (str(r), str(c)) in grid.bold for r, c in zip(stats["_row"], stats["_col"], strict=False)
-    ]
+    stats["value"], stats["bold"] = (
+        stats["_shown"],
+        [(str(r), str(c)) in grid.bold for r, c in zip(stats["_row"], stats["_col"], strict=False)],
+    )
     stats["mark"] = [
         grid.marks.get((str(r), str(c)), "")
         for r, c in zip(stats["_row"], stats["_col"], strict=False)

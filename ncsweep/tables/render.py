@@ -11,6 +11,17 @@ import pandas as pd
 MARKS = ["†", "‡", "§", "¶", "‖"]
 LATEX_MARKS = {"†": r"\dag", "‡": r"\ddag", "§": r"\S", "¶": r"\P", "‖": r"\|"}
 MISSING = "—"
+# after the ASCII escapes, so "_" is already "\_" here
+UNICODE_TEX = [
+    ("±", r"$\pm$"),
+    ("—", "--"),
+    ("ζ", r"$\zeta$"),
+    ("≥", r"$\geq$"),
+    ("−", "$-$"),
+    ("χ²\\_F", r"$\chi^2_F$"),
+    ("F\\_F", "$F_F$"),
+    ("α", r"$\alpha$"),
+]
 
 
 @dataclass
@@ -118,7 +129,13 @@ def _latex_escape(text: str) -> str:
         ("#", r"\#"),
     ]:
         text = text.replace(a, b)
-    return text.replace("±", r"$\pm$").replace("—", "--").replace("ζ", r"$\zeta$")
+    for a, b in UNICODE_TEX:
+        text = text.replace(a, b)
+    return text
+
+
+def latex_escape(text: str) -> str:
+    return _latex_escape(text)
 
 
 def _latex_mark(sym: str) -> str:

@@ -131,6 +131,7 @@ def order_datasets(names) -> list[str]:
 
 
 CI_METHODS = ("t", "bootstrap")
+CLIQUE_TESTS = ("holm", "nemenyi")
 
 
 @dataclass(frozen=True)
@@ -143,11 +144,14 @@ class TableOptions:
     ci: str = "t"  # per-cell 95 % interval over seeds: "t" or "bootstrap" (percentile)
     alpha: float = 0.05
     n_boot: int = 10_000
+    cliques: str = "holm"  # CD diagram bars: Holm-corrected Wilcoxon, or Nemenyi's CD
 
     def __post_init__(self):
         table_specs(self.layout)  # raises on an unknown layout
         if self.ci not in CI_METHODS:
             raise ValueError(f"ci {self.ci!r}: expected one of {', '.join(CI_METHODS)}")
+        if self.cliques not in CLIQUE_TESTS:
+            raise ValueError(f"cliques {self.cliques!r}: expected one of {', '.join(CLIQUE_TESTS)}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha {self.alpha!r}: expected 0 < alpha < 1")
         if self.n_boot < 100:
