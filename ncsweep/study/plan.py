@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from ncsweep.study.expand import STAGES, TrialSpec
+from ncsweep.stages import STAGES
+from ncsweep.study.expand import TrialSpec
 from ncsweep.study.space import SearchSpace
 from ncsweep.study.timings import Timings, epoch_seconds, ssl_kind
 
 EDGES_SHOWN = 5
+_EVALUATOR = STAGES["evaluator"].name  # stage 2's CAS trains the evaluator's FCN recipe
 REFERENCE = "the thesis ran the 728-model grid in about 700 GPU-hours (NTNU Idun)"
 NO_TIMINGS = (
     "unknown (no measured timings; run benchmarks/stage1_throughput.py --write-timings F and "
@@ -25,7 +27,7 @@ def variant_name(labels: dict[str, Any]) -> str:
 
 def data_root(trials: list[TrialSpec]) -> str | None:
     for t in trials:
-        if t.stage in ("stage1", "evaluator"):
+        if "data" in t.config:  # stage 2 reads its data where its stage 1 did
             return t.config["data"].get("root")
     return None
 
@@ -48,7 +50,7 @@ def _eval_seconds(t: TrialSpec, info, timings: Timings) -> float | None:
     n_fid = gen["n_fid"] or info.n_test
     n_cas = max(gen["cas_min_samples"], info.n_train)
     sample = timings.sample_rate(info.length)
-    fcn = epoch_seconds("evaluator", info.length, n_cas, None, timings, ev["batch_size"])
+    fcn = epoch_seconds(_EVALUATOR, info.length, n_cas, None, timings, ev["batch_size"])
     if sample is None or fcn is None:
         return None
     return sample * (n_fid + n_cas) / 1000.0 + fcn * gen["cas_epochs"]
@@ -63,17 +65,17 @@ def trial_hours(t: TrialSpec, timings: Timings | None) -> tuple[float | None, st
         return None, "no measured timings"
     if info is None:
         return None, f"{t.stage}/{t.labels['dataset']} (dataset not in the registry)"
-    section = "evaluator" if t.stage == "evaluator" else "optim"
-    batch = t.config[section]["batch_size"]
+    stage = STAGES[t.stage]
+    batch = stage.batch_size(t.config)
     ssl = t.labels.get("ssl")
     per_epoch = epoch_seconds(t.stage, info.length, info.n_train, ssl, timings, batch)
     if per_epoch is None:
         return None, f"{t.stage}/{ssl_kind(t.stage, ssl)} (not measured)"
     seconds = per_epoch * t.epochs
-    if t.stage == "stage2":
+    if stage.samples:
         extra = _eval_seconds(t, info, timings)
         if extra is None:
-            return None, "stage2 generative evaluation (no sample or evaluator timing)"
+            return None, f"{t.stage} generative evaluation (no sample or evaluator timing)"
         seconds += extra
     return seconds / 3600.0, ""
 
@@ -124,7 +126,7 @@ def summarize(
     per_variant: Counter = Counter()
     for t in trials:
         per_dataset[t.labels["dataset"]][t.stage] += 1
-        if t.stage == "stage1":
+        if STAGES[t.stage].grid:
             per_variant[variant_name(t.labels)] += 1
     edges = [f"{t.key} <- {dep}" for t in trials for dep in t.depends_on]
     first = {s: next((t for t in trials if t.stage == s), None) for s in STAGES}

@@ -29,23 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ncsweep.config import (
-    ConfigError,
-    EvaluatorConfig,
-    Stage1Config,
-    Stage2Config,
-    from_dict,
-    load_yaml,
-)
+from ncsweep.config import ConfigError, load_yaml
+from ncsweep.stages import STAGES, grid_stage
 
-TOP_KEYS = {"study", "defaults", "evaluator", "stage1", "stage2"}
+TOP_KEYS = {"study", "defaults", *STAGES}
 STAGE_KEYS = {"config", "resources", "epochs_per_step"}
 GRID_KEYS = {"dataset", "seed", "variants"}
 VARIANT_KEYS = {"ssl", "augmentation", "zeta", "config"}
 RESOURCE_KEYS = {"gpu", "cpu"}
-STAGE_CLASSES = {"stage1": Stage1Config, "stage2": Stage2Config, "evaluator": EvaluatorConfig}
-# ``defaults.evaluator`` is shared by the evaluator trials and stage 2's ``evaluator`` section.
-EVALUATOR_SECTIONS = {"evaluator"}
 
 
 @dataclass(frozen=True)
@@ -73,17 +64,13 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _sections(stage: str) -> set[str]:
-    if stage == "evaluator":
-        return EVALUATOR_SECTIONS
-    import dataclasses
-
-    return {f.name for f in dataclasses.fields(STAGE_CLASSES[stage])}
-
-
 def defaults_for(stage: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of ``defaults`` that applies to ``stage`` (its top-level sections only)."""
-    return {k: v for k, v in defaults.items() if k in _sections(stage)}
+    """The part of ``defaults`` that applies to ``stage`` (its top-level sections only).
+
+    ``defaults.evaluator`` is shared by the evaluator trials and stage 2's ``evaluator`` section.
+    """
+    sections = STAGES[stage].sections()
+    return {k: v for k, v in defaults.items() if k in sections}
 
 
 def _check_config(stage: str, overrides: Any, where: str, problems: list[str]) -> None:
@@ -92,7 +79,7 @@ def _check_config(stage: str, overrides: Any, where: str, problems: list[str]) -
         problems.append(f"{where}: expected a mapping, got {overrides!r}")
         return
     try:
-        from_dict(STAGE_CLASSES[stage], overrides)
+        STAGES[stage].check(overrides)
     except ConfigError as exc:
         problems.extend(f"{where}.{p}" for p in exc.problems)
 
@@ -118,7 +105,7 @@ def _stage(raw: Any, name: str, problems: list[str]) -> StageSpec:
     if not isinstance(raw, Mapping):
         problems.append(f"{name}: expected a mapping, got {raw!r}")
         return StageSpec()
-    allowed = STAGE_KEYS | ({"grid"} if name == "stage1" else set())
+    allowed = STAGE_KEYS | ({"grid"} if STAGES[name].grid else set())
     for key in sorted(set(raw) - allowed):
         problems.append(f"{name}.{key}: unknown key (known keys: {', '.join(sorted(allowed))})")
     config = raw.get("config") or {}
@@ -136,10 +123,11 @@ def _check_defaults(defaults: Any, problems: list[str]) -> dict[str, Any]:
         problems.append(f"defaults: expected a mapping, got {defaults!r}")
         return {}
     for key in defaults:
-        if not any(key in _sections(s) for s in STAGE_CLASSES):
+        if not any(key in s.sections() for s in STAGES.values()):
             problems.append(f"defaults.{key}: unknown key (not a section of any stage's config)")
-    for stage in ("stage1", "stage2"):
-        _check_config(stage, defaults_for(stage, defaults), "defaults", problems)
+    for stage in STAGES.values():
+        if stage.config_section is None:  # a section's defaults are checked where it is used
+            _check_config(stage.name, defaults_for(stage.name, defaults), "defaults", problems)
     return dict(defaults)
 
 
@@ -161,7 +149,7 @@ def _variants(raw: Any, problems: list[str]) -> list[dict[str, Any]]:
                 f"{where}.{key}: unknown key (known keys: {', '.join(sorted(VARIANT_KEYS))})"
             )
         extra = sub.get("config") or {}
-        _check_config("stage1", extra, f"{where}.config", problems)
+        _check_config(grid_stage().name, extra, f"{where}.config", problems)
         ssl = _as_list(sub.get("ssl", "none"))
         aug = _as_list(sub.get("augmentation", None))
         zeta = _as_list(sub.get("zeta", None))
@@ -169,6 +157,9 @@ def _variants(raw: Any, problems: list[str]) -> list[dict[str, Any]]:
             problems.append(f"{where}: empty list expands to no trials")
         for s, a, z in itertools.product(ssl, aug, zeta):
             out.append({"ssl": s, "augmentation": a, "zeta": z, "config": extra})
+            point = {"method": s, "augmentation": a, **({"zeta": z} if z is not None else {})}
+            # the config's own rules (a baseline with an augmentation or ζ, ...), named here
+            _check_config("stage1", {"ssl": point}, where, problems)
     return out
 
 

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from ncsweep.config import ConfigError
+from ncsweep.stages import STAGES
 
-STAGE_SSL = {"stage1": ("none", "barlowtwins", "vibcreg"), "stage2": ("-",), "evaluator": ("-",)}
+STAGE_SSL = {s.name: s.timing_kinds for s in STAGES.values()}
 RATE = "seconds_per_epoch_per_kseries"
 SAMPLE_RATE = "sample_seconds_per_kseries"
 
@@ -151,8 +152,9 @@ def _entry(raw: Any, where: str, problems: list[str]) -> Entry | None:
         problems.append(f"{where}: stage must be one of {sorted(STAGE_SSL)}, got {stage!r}")
     elif ssl not in STAGE_SSL[stage]:
         problems.append(f"{where}: ssl for {stage} must be one of {STAGE_SSL[stage]}, got {ssl!r}")
-    if SAMPLE_RATE in raw and stage != "stage2":
-        problems.append(f"{where}: {SAMPLE_RATE} belongs to stage2 entries only")
+    sampling = [s.name for s in STAGES.values() if s.samples]
+    if SAMPLE_RATE in raw and stage not in sampling:
+        problems.append(f"{where}: {SAMPLE_RATE} belongs to {'/'.join(sampling)} entries only")
     length = _positive(raw, "length", int, where, problems)
     batch = _positive(raw, "batch_size", int, where, problems)
     rate = _positive(raw, RATE, float, where, problems)
@@ -221,7 +223,7 @@ def merge_timings(path: str | Path, device: str, measured: str, entries: list[En
 
 
 def ssl_kind(stage: str, ssl: str | None) -> str:
-    return (ssl or "none") if stage == "stage1" else "-"
+    return STAGES[stage].ssl_kind(ssl)
 
 
 def epoch_seconds(
@@ -251,7 +253,7 @@ def trial_cost(
     seconds = epoch_seconds(stage, length, n_train, ssl, timings)
     if seconds is not None:
         return seconds * epochs
-    factor = 2.0 if stage == "stage1" and ssl not in (None, "none") else 1.0
+    factor = 1.0 if ssl_kind(stage, ssl) in ("none", "-") else 2.0
     return factor * epochs * n_train * length * 1e-6
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ncsweep.study import load_study, missing_datasets
+from ncsweep.stages import STAGES, Place
+from ncsweep.study import TrialSpec, load_study, missing_datasets
 from ncsweep.sweep.ledger import STUDY, Ledger
 
 FORWARDED_ENV = ("NCSWEEP_TEST_FAIL",)  # test seams that must reach the trial processes
@@ -35,26 +36,22 @@ class RunOptions:
     reuse_actors: bool = False
 
 
-def runtime_config(t: dict[str, Any], ledger: Ledger) -> dict[str, Any]:
-    """The trial's config with what depends on where the study lives filled in."""
-    cfg = copy.deepcopy(t["config"])
-    cache = str(ledger.storage / "evaluators")
-    if t["stage"] in ("stage2", "evaluator"):
-        cfg["evaluator"]["cache_dir"] = cache
-    if t["stage"] == "stage2":
-        cfg["stage1"] = str(ledger.trial_dir(t["depends_on"][0]))
-    if t["stage"] != "evaluator":
-        cfg["run"]["num_threads"] = max(1, int(t["resources"].get("cpu", 1)))
-    return cfg
+def runtime_config(t: TrialSpec, ledger: Ledger) -> dict[str, Any]:
+    """The trial's config with what depends on where the study lives filled in (the stage's
+    runtime patches: the evaluator cache, stage 2's stage-1 run dir, the thread count)."""
+    place = Place(ledger.storage / "evaluators", ledger.trial_dir)
+    return STAGES[t.stage].runtime_config(copy.deepcopy(t.config), t, place)
 
 
 def _config_maker(ledger: Ledger, tracking: dict[str, Any] | None):
     info = None if tracking is None else {k: v for k, v in tracking.items() if k != "tracker"}
 
-    def config_for(t: dict[str, Any]) -> dict[str, Any]:
+    def config_for(t: TrialSpec) -> dict[str, Any]:
+        # Tune's config: the typed trial itself (it pickles), its key for Tune's trial names,
+        # and what only the driver knows (the runtime config, storage, the tracking run)
         return {
-            **{k: t[k] for k in ("key", "stage", "depends_on", "resources", "labels")},
-            "epochs_per_step": t["epochs_per_step"],
+            "key": t.key,
+            "trial": t,
             "config": runtime_config(t, ledger),
             "storage": str(ledger.storage),
             "tracking": info,
@@ -139,20 +136,19 @@ def run_study(
         raise StudyError("datasets missing from the data root, not starting:\n" + "\n".join(lines))
     ledger = Ledger(storage)
     wait_for_other_driver(ledger.storage, stream)  # two live drivers would run trials twice
-    plan = [t.to_dict() for t in trials]
-    ledger.save_study(space_path, plan)
+    ledger.save_study(space_path, [t.to_dict() for t in trials])
     from ncsweep.sweep.searcher import DependencySearcher
 
-    probe = DependencySearcher(plan, ledger, lambda t: t)
+    probe = DependencySearcher(trials, ledger, lambda t: {})
     if all(s == "done" for s in probe.status.values()):
-        print(f"study {space.name}: all {len(plan)} trials already done", file=stream)
+        print(f"study {space.name}: all {len(trials)} trials already done", file=stream)
         return probe.counts()
     from ncsweep.sweep.heartbeat import Heartbeat
 
     started = _init_ray(opts)
     try:
         with Heartbeat(ledger.storage):  # lets `ncsweep status` tell a live driver from a dead one
-            return _fit(space, plan, ledger, opts, stream)
+            return _fit(space, trials, ledger, opts, stream)
     finally:
         if started:
             import ray
@@ -185,15 +181,15 @@ def wait_for_other_driver(storage: Path, stream: IO[str], wait_s: float | None =
     )
 
 
-def _fit(space, plan, ledger: Ledger, opts: RunOptions, stream) -> dict[str, dict[str, int]]:
+def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, stream):
     from ncsweep.sweep.searcher import DependencySearcher
     from ncsweep.sweep.tracking_hook import start_study_tracking
 
     uri = opts.tracking_uri
     if uri is None:
         uri = f"sqlite:///{ledger.storage / 'mlflow.db'}"
-    tracking = start_study_tracking(uri or None, space.name, ledger.storage, space.raw, plan)
-    searcher = DependencySearcher(plan, ledger, _config_maker(ledger, tracking))
+    tracking = start_study_tracking(uri or None, space.name, ledger.storage, space.raw, trials)
+    searcher = DependencySearcher(trials, ledger, _config_maker(ledger, tracking))
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(_pending_slots(opts)))
     _tuner(searcher, ledger, opts, stream).fit()
     searcher.reconcile()

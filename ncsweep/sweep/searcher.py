@@ -13,61 +13,61 @@ The storage ledger is the source of truth: trials it records as done are never s
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ray.tune.search import Searcher
 
+from ncsweep.study.expand import Trial, as_trial
 from ncsweep.study.timings import trial_cost
-from ncsweep.sweep.ledger import Ledger
+from ncsweep.sweep.ledger import STATES, Ledger
 
-ConfigFor = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _cost(t: dict[str, Any]) -> float:
-    lab = t.get("labels", {})
-    epochs = (
-        t["config"]["evaluator"]["epochs"]
-        if t["stage"] == "evaluator"
-        else t["config"]["optim"]["epochs"]
-    )
-    return trial_cost(t["stage"], lab.get("dataset", ""), int(epochs), lab.get("ssl"))
+ConfigFor = Callable[[Trial], dict[str, Any]]
+Trials = Sequence[Trial | Mapping[str, Any]]  # Trials, or the plan's JSON form of them
 
 
-def priorities(trials: list[dict[str, Any]]) -> dict[str, float]:
+def _cost(t: Trial | Mapping[str, Any]) -> float:
+    t = as_trial(t)
+    lab = t.labels
+    return trial_cost(t.stage, lab.get("dataset", ""), t.epochs, lab.get("ssl"))
+
+
+def priorities(trials: Trials) -> dict[str, float]:
     """cost(t) + max over dependents of their priority (trials come in topological order)."""
-    dependents: dict[str, list[str]] = {t["key"]: [] for t in trials}
+    trials = [as_trial(t) for t in trials]
+    dependents: dict[str, list[str]] = {t.key: [] for t in trials}
     for t in trials:
-        for dep in t["depends_on"]:
-            dependents[dep].append(t["key"])
+        for dep in t.depends_on:
+            dependents[dep].append(t.key)
     prio: dict[str, float] = {}
     for t in reversed(trials):
-        tail = max((prio[d] for d in dependents[t["key"]]), default=0.0)
-        prio[t["key"]] = _cost(t) + tail
+        tail = max((prio[d] for d in dependents[t.key]), default=0.0)
+        prio[t.key] = _cost(t) + tail
     return prio
 
 
-def suggestion_order(trials: list[dict[str, Any]]) -> list[str]:
+def suggestion_order(trials: Trials) -> list[str]:
     """The order the searcher hands out ready trials: dependents (stage 2) before roots, so a
     stage-2 trial starts as soon as it can; within each group the most urgent first (priority)."""
     prio = priorities(trials)
-    has_deps = {t["key"]: bool(t["depends_on"]) for t in trials}
+    has_deps = {t.key: bool(t.depends_on) for t in map(as_trial, trials)}
     return sorted(has_deps, key=lambda k: (not has_deps[k], -prio[k]))
 
 
 class DependencySearcher(Searcher):
     """Suggests ``config_for(trial)`` for each trial of ``trials`` once its dependencies are done."""
 
-    def __init__(self, trials: list[dict[str, Any]], ledger: Ledger, config_for: ConfigFor):
+    def __init__(self, trials: Trials, ledger: Ledger, config_for: ConfigFor):
         super().__init__(metric=None, mode=None)
-        self.trials = {t["key"]: t for t in trials}
+        trials = [as_trial(t) for t in trials]
+        self.trials = {t.key: t for t in trials}
         self.ledger = ledger
         self.config_for = config_for
         self.order = suggestion_order(trials)
         self.dependents: dict[str, list[str]] = {k: [] for k in self.trials}
         for t in trials:
-            for dep in t["depends_on"]:
-                self.dependents[dep].append(t["key"])
+            for dep in t.depends_on:
+                self.dependents[dep].append(t.key)
         self.status: dict[str, str] = {}
         self.errors: dict[str, str] = {}  # failed / skipped key → reason
         self.live: dict[str, str] = {}  # Tune trial id → our key
@@ -109,7 +109,7 @@ class DependencySearcher(Searcher):
 
     # -- dependencies ---------------------------------------------------------------------
     def _ready(self, key: str) -> bool:
-        return all(self.status.get(d) == "done" for d in self.trials[key]["depends_on"])
+        return all(self.status.get(d) == "done" for d in self.trials[key].depends_on)
 
     def _skip_dependents(self, key: str, reason: str) -> None:
         for dep in self.dependents[key]:
@@ -130,10 +130,7 @@ class DependencySearcher(Searcher):
         """Per stage: how many trials are pending / running / done / failed / skipped."""
         out: dict[str, dict[str, int]] = {}
         for key, state in self.status.items():
-            stage = self.trials[key]["stage"]
-            row = out.setdefault(
-                stage, dict.fromkeys(("pending", "running", "done", "failed", "skipped"), 0)
-            )
+            row = out.setdefault(self.trials[key].stage, dict.fromkeys(STATES, 0))
             row[state] += 1
         return out
 

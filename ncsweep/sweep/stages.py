@@ -1,7 +1,4 @@
-"""Stage name → a Trainer (the protocol of docs/ARCHITECTURE.md) for one trial's run directory.
-
-This is the one place that knows which ``ncsweep.train`` class runs which stage.
-"""
+"""Stage name → a Trainer for one trial's run directory, through the ``ncsweep.stages`` registry."""
 
 from __future__ import annotations
 
@@ -9,16 +6,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ncsweep.config import EvaluatorConfig, Stage1Config, Stage2Config, from_dict
-
-CONFIG_CLASSES = {"stage1": Stage1Config, "stage2": Stage2Config}
+from ncsweep.config import EvaluatorConfig
+from ncsweep.stages import STAGES
 
 
 def typed_config(stage: str, config: dict[str, Any], source: str) -> Any:
     """Ray's dict → the typed config (the evaluator's is {data: {dataset, root}, evaluator})."""
-    if stage == "evaluator":
-        return dict(config["data"]), from_dict(EvaluatorConfig, config["evaluator"], source)
-    return from_dict(CONFIG_CLASSES[stage], config, source)
+    return STAGES[stage].typed_config(config, source)
 
 
 class EvaluatorRun:
@@ -66,12 +60,4 @@ class EvaluatorRun:
 
 
 def make_trainer(stage: str, cfg: Any, out_dir: Path, device: str) -> Any:
-    if stage == "stage1":
-        from ncsweep.train.stage1 import Stage1Trainer
-
-        return Stage1Trainer(cfg, out_dir, device)
-    if stage == "stage2":
-        from ncsweep.train.stage2 import Stage2Trainer
-
-        return Stage2Trainer(cfg, out_dir, device)
-    return EvaluatorRun(cfg, out_dir, device)
+    return STAGES[stage].trainer_class()(cfg, out_dir, device)

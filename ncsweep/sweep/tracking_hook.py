@@ -11,6 +11,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ncsweep.stages import STAGES
+from ncsweep.study.expand import Trial
+
 
 def _tracking_module():
     try:
@@ -22,14 +25,14 @@ def _tracking_module():
 
 
 def start_study_tracking(
-    uri: str | None, study: str, storage: Path, space: dict, plan: list[dict]
+    uri: str | None, study: str, storage: Path, space: dict, trials: list[Trial]
 ) -> dict[str, Any] | None:
     """Driver side: the study's parent run; returns what every trial needs to log under it."""
     tracking = _tracking_module() if uri else None
     if tracking is None:
         return None
     tracker = tracking.StudyTracker(uri, study, storage)
-    slim = [{"key": p["key"], "stage": p["stage"], "labels": p["labels"]} for p in plan]
+    slim = [{"key": t.key, "stage": t.stage, "labels": t.labels} for t in trials]
     parent = tracker.start(space, plan=slim)
     return {"uri": uri, "study": study, "parent_run_id": parent, "tracker": tracker}
 
@@ -41,7 +44,8 @@ class TrialTracking:
         self.tracker, self.ledger, self.key = tracker, ledger, key
 
     @classmethod
-    def start(cls, config: dict[str, Any], epoch: int) -> TrialTracking:
+    def start(cls, trial: Trial, config: dict[str, Any], epoch: int) -> TrialTracking:
+        """``config``: what the driver handed Tune (runtime config, storage, tracking run)."""
         info = config.get("tracking")
         tracking = _tracking_module() if info else None
         if tracking is None:
@@ -49,24 +53,25 @@ class TrialTracking:
         from ncsweep.sweep.ledger import Ledger
 
         ledger = Ledger(config["storage"])
-        tags = {k: v for k, v in config.get("labels", {}).items() if v is not None}
+        tags = {k: v for k, v in trial.labels.items() if v is not None}
         # the Ray node id, as `ncsweep status` shows it (several nodes may share a host name)
-        tags["node"] = ledger.read(config["key"]).get("node") or socket.gethostname()
+        tags["node"] = ledger.read(trial.key).get("node") or socket.gethostname()
         tags["host"] = socket.gethostname()
-        if config["stage"] == "stage2" and config.get("depends_on"):
-            parent_s1 = ledger.read(config["depends_on"][0]).get("mlflow_run_id")
+        deps = dict(zip(STAGES[trial.stage].depends_on, trial.depends_on, strict=True))
+        if deps.get("stage1"):  # the tokenizer's run, the explicit reference tables follow
+            parent_s1 = ledger.read(deps["stage1"]).get("mlflow_run_id")
             if parent_s1:
                 tags["stage1_run_id"] = parent_s1
         tracker = tracking.TrialTracker(
             info["uri"],
             info["study"],
             info["parent_run_id"],
-            config["key"],
-            config["stage"],
+            trial.key,
+            trial.stage,
             params=config["config"],
             tags=tags,
         )
-        return cls(tracker, ledger, config["key"])
+        return cls(tracker, ledger, trial.key)
 
     def log_epoch(self, metrics: dict[str, Any], step: int) -> None:
         if self.tracker is not None:

@@ -20,8 +20,10 @@ import ray
 import torch
 from ray import tune
 
+from ncsweep.stages import STAGES
+from ncsweep.study.expand import Trial
 from ncsweep.sweep.ledger import Ledger
-from ncsweep.sweep.stages import make_trainer, typed_config
+from ncsweep.sweep.stages import make_trainer
 from ncsweep.sweep.tracking_hook import TrialTracking
 
 FAIL_ENV = "NCSWEEP_TEST_FAIL"
@@ -33,7 +35,7 @@ class InjectedFailure(RuntimeError):
 
 def trial_resources(config: dict[str, Any]) -> tune.PlacementGroupFactory:
     """Tune's resource request of a trial, from the search space (``{gpu, cpu}``)."""
-    res = config.get("resources", {})
+    res = config["trial"].resources
     bundle = {"CPU": float(res.get("cpu", 1.0)), "GPU": float(res.get("gpu", 1.0))}
     return tune.PlacementGroupFactory([{k: v for k, v in bundle.items() if v > 0} or {"CPU": 0.01}])
 
@@ -57,30 +59,32 @@ class StudyTrainable(tune.Trainable):
     """Runs one trial of a study: an evaluator, a stage-1 or a stage-2 run."""
 
     def setup(self, config: dict[str, Any]) -> None:
-        self.cfg = typed_config(config["stage"], config["config"], f"trial {config['key']}")
+        trial: Trial = config["trial"]
+        self.cfg = STAGES[trial.stage].typed_config(config["config"], f"trial {trial.key}")
         # Nothing else here: Tune may construct an actor with a trial's config and then run that
         # trial on a reused actor instead; only the actor that steps a trial touches its files.
-        self.config_, self.trainer = config, None
+        self.config_, self.trial, self.trainer = config, trial, None
 
     def _begin(self) -> None:
-        config = self.config_
-        self.key, self.stage = config["key"], config["stage"]
+        config, trial = self.config_, self.trial
+        self.key, self.stage = trial.key, trial.stage
         self.ledger = Ledger(config["storage"])
         self.out = self.ledger.trial_dir(self.key)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.epochs_per_step = int(config.get("epochs_per_step", 1))
-        cpus = max(1, int(config.get("resources", {}).get("cpu", 1)))
+        self.epochs_per_step = trial.epochs_per_step
+        cpus = max(1, int(trial.resources.get("cpu", 1)))
         torch.set_num_threads(cpus)  # two 1-CPU trials on 2 cores must not fight
         node = ray.get_runtime_context().get_node_id()
         self.attempts = self.ledger.mark_running(self.key, node)["attempts"]
-        requested = "auto" if self.stage == "evaluator" else self.cfg.run.device
+        stage = STAGES[self.stage]
+        requested = self.cfg.run.device if stage.device_from_config else "auto"
         self.trainer = make_trainer(self.stage, self.cfg, self.out, _device(requested))
         ckpt = self.out / "checkpoint.pt"
-        if ckpt.is_file() and self.stage != "evaluator":
+        if ckpt.is_file() and stage.checkpointed:
             self.trainer.load(ckpt)
         self.ledger.update(self.key, resumed_from_epoch=self.trainer.epoch)
         self._write_config(config["config"])
-        self.tracking = TrialTracking.start(config, self.trainer.epoch)
+        self.tracking = TrialTracking.start(trial, config, self.trainer.epoch)
 
     def _write_config(self, cfg: dict[str, Any]) -> None:
         from ncsweep.train.common import write_config
@@ -88,7 +92,7 @@ class StudyTrainable(tune.Trainable):
         write_config(self.out, cfg)
 
     def step(self) -> dict[str, Any]:
-        key, storage = self.config_["key"], self.config_["storage"]
+        key, storage = self.trial.key, self.config_["storage"]
         if self.trainer is None and Ledger(storage).is_done(key):
             return {"done": True}  # finished by an earlier run: never train it twice
         try:
@@ -128,7 +132,7 @@ class StudyTrainable(tune.Trainable):
     def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:
         # The run dir holds the real checkpoint; Tune keeps only a pointer to the epoch.
         if self.trainer is None:
-            return {"key": self.config_["key"], "epoch": None}
+            return {"key": self.trial.key, "epoch": None}
         if not self.trainer.done:
             self.trainer.save()
         return {"key": self.key, "epoch": self.trainer.epoch}

@@ -18,6 +18,7 @@ import torch
 
 from ncsweep.config import to_dict
 from ncsweep.fsutil import atomic_write_bytes
+from ncsweep.stages import WHERE_NOT_WHAT
 
 Report = Callable[[dict[str, float]], None]
 
@@ -133,13 +134,9 @@ def write_config(out_dir: Path, cfg_dict: Mapping[str, Any]) -> Path:
     return atomic_write_bytes(Path(out_dir) / CONFIG, lambda fh: fh.write(text.encode()))
 
 
-# Keys that may differ between a checkpoint and the config resuming it (where, not what).
-RESUME_FREE = {
-    ("data", "root"),
-    ("run", "device"),
-    ("run", "num_threads"),
-    ("evaluator", "cache_dir"),
-}
+# Keys that may differ between a checkpoint and the config resuming it: the same where-not-what
+# keys that a trial's key leaves out (one list, in the stage registry).
+RESUME_FREE = WHERE_NOT_WHAT
 
 
 def config_mismatch(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
