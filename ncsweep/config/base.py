@@ -168,6 +168,36 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return plain(cfg)
 
 
+def without_late_defaults(
+    cls: type, config: Mapping[str, Any], section: str | None = None
+) -> dict[str, Any]:
+    """A copy of the nested ``config`` dict of ``cls`` without the fields marked late (metadata
+    ``{"late": True}``: added after trial keys were first issued) that hold their default; a late
+    section at its default goes entirely. ``section``: ``config[section]`` alone is of ``cls``.
+
+    Trial keys hash this, so a field added later changes no key of a study that leaves it at its
+    default (stored studies resume), while a non-default value still makes a trial of its own."""
+    if section is not None:
+        return {**config, section: without_late_defaults(cls, config.get(section, {}))}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out: dict[str, Any] = {}
+    for name, value in config.items():
+        f = fields.get(name)
+        default = _default(f) if f is not None else dataclasses.MISSING
+        if f is not None and f.metadata.get("late") and value == to_dict(default):
+            continue
+        if isinstance(value, Mapping) and dataclasses.is_dataclass(default):
+            value = without_late_defaults(type(default), value)
+        out[name] = value
+    return out
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Recursively merge ``override`` into a copy of ``base`` (no shared mutable state)."""
     out: dict[str, Any] = {

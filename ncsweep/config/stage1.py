@@ -55,6 +55,17 @@ class VQConfig:
     beta: float = 1.0
 
 
+ZETA = 0.2  # ζ of the thesis runs; a baseline keeps it (unused) and may not change it
+
+# Metadata of a field added after trial keys were first issued: at its default it is left out of a
+# trial's key (study/expand.py), so a study launched before the field existed keeps its keys.
+LATE = {"late": True}
+
+
+def late(default):
+    return field(default=default, metadata=LATE)
+
+
 @dataclass(frozen=True)
 class SSLConfig:
     LIMITS = {
@@ -62,17 +73,37 @@ class SSLConfig:
         "proj_hidden": ">=1",
         "proj_out": ">=1",
         "bt_lambda": ">=0",
+        "bt_eps": ">0",
+        "vibcreg_sim": ">=0",
+        "vibcreg_var": ">=0",
+        "vibcreg_cov": ">=0",
+        "vibcreg_scale": ">0",
+        "vibcreg_var_eps": ">0",
         "iternorm_groups": ">=1",
         "iternorm_iters": ">=1",
+        "iternorm_eps": ">0",
+        "iternorm_momentum": "[0,1]",
     }
     method: str = "none"  # registry name: none | barlowtwins | vibcreg
     augmentation: str | None = None  # registry name: warp | slice | gauss (None for ssl=none)
-    zeta: float = 0.2  # weight of the augmented view's reconstruction
+    zeta: float = ZETA  # weight of the augmented view's reconstruction
     proj_hidden: int = 4096
     proj_out: int = 4096
+    # Barlow Twins: redundancy weight λ; eps added to the per-feature std when standardising
     bt_lambda: float = 0.005
+    bt_eps: float = late(1e-8)
+    # VIbCReg: scale · [sim·mse + var·(var1 + var2) + cov·(cov1 + cov2)] (λ, μ, ν of the paper and
+    # the thesis code's 0.01 factor); var_eps inside the variance hinge's sqrt(Var + eps)
+    vibcreg_sim: float = late(25.0)
+    vibcreg_var: float = late(25.0)
+    vibcreg_cov: float = late(100.0)
+    vibcreg_scale: float = late(0.01)
+    vibcreg_var_eps: float = late(1e-4)
+    # IterNorm before VIbCReg: groups, Newton iterations T, eps added to Σ, running-stat momentum
     iternorm_groups: int = 64
     iternorm_iters: int = 5
+    iternorm_eps: float = late(1e-5)
+    iternorm_momentum: float = late(0.1)
 
     def __post_init__(self) -> None:
         if self.method != "none" and self.augmentation is None:
@@ -81,6 +112,25 @@ class SSLConfig:
             )
         if self.zeta < 0:
             raise ValueError(f"ssl.zeta must be >= 0, got {self.zeta}")
+        self._check_baseline()
+
+    def _check_baseline(self) -> None:
+        """The naive VQ-VAE has no augmented view, so neither an augmentation nor a ζ of its own
+        (study.md): refused here, once, for every caller. A baseline with one would be a trial
+        of its own that the tables label "Baseline", counting that cell's seeds twice."""
+        if self.method != "none":
+            return
+        if self.augmentation is not None:
+            raise ValueError(
+                f"ssl.augmentation={self.augmentation!r}: the naive VQ-VAE (ssl.method='none') "
+                "trains without an augmented view; drop the augmentation or choose ssl.method "
+                "barlowtwins or vibcreg"
+            )
+        if self.zeta != ZETA:
+            raise ValueError(
+                f"ssl.zeta={self.zeta!r}: the naive VQ-VAE (ssl.method='none') has no augmented "
+                "view to weight; drop ζ or choose ssl.method barlowtwins or vibcreg"
+            )
 
 
 @dataclass(frozen=True)
@@ -96,6 +146,15 @@ class AugmentConfig:
     amplitude_std: float = 0.2
     slice_cuts: int = 3
     gauss_std: float = 0.05
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """The stage-1 probes on frozen features (spec §1): KNN's k and the linear SVM's C."""
+
+    LIMITS = {"knn_k": ">=1", "svm_c": ">0"}
+    knn_k: int = late(5)
+    svm_c: float = late(1.0)
 
 
 @dataclass(frozen=True)
@@ -131,3 +190,4 @@ class Stage1Config:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig, metadata=LATE)

@@ -31,11 +31,12 @@ class SSLMethod:
 
 
 def _barlow_twins_loss(z1: Tensor, z2: Tensor, cfg: SSLConfig) -> Tensor:
-    return barlow_twins(z1, z2, lambd=cfg.bt_lambda)
+    return barlow_twins(z1, z2, lambd=cfg.bt_lambda, eps=cfg.bt_eps)
 
 
 def _vibcreg_loss(z1: Tensor, z2: Tensor, cfg: SSLConfig) -> Tensor:
-    return vibcreg(z1, z2)
+    w = (cfg.vibcreg_sim, cfg.vibcreg_var, cfg.vibcreg_cov)
+    return vibcreg(z1, z2, *w, scale=cfg.vibcreg_scale, var_eps=cfg.vibcreg_var_eps)
 
 
 SSL_METHODS: dict[str, SSLMethod] = {

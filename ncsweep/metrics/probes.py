@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ncsweep.config.stage1 import ProbeConfig
+
+_D = ProbeConfig()  # the defaults, one source: spec §1 via the config
+
 
 def probe_accuracy(
-    f_train: np.ndarray, y_train: np.ndarray, f_test: np.ndarray, y_test: np.ndarray
+    f_train: np.ndarray,
+    y_train: np.ndarray,
+    f_test: np.ndarray,
+    y_test: np.ndarray,
+    knn_k: int = _D.knn_k,
+    svm_c: float = _D.svm_c,
 ) -> dict[str, float]:
-    """KNN (k=5, Euclidean) and linear SVM (C=1) accuracy on MinMax(-1, 1)-scaled features.
+    """KNN (k=5, Euclidean) and linear SVM (C=1) accuracy on MinMax(-1, 1)-scaled features
+    (k and C: ``ProbeConfig``).
 
     The scaler is fit on the train features only; both probes train on the full train split and
     score the full test split.
@@ -19,11 +29,11 @@ def probe_accuracy(
 
     scaler = MinMaxScaler(feature_range=(-1, 1)).fit(f_train)
     a, b = scaler.transform(f_train), scaler.transform(f_test)
-    k = min(5, len(a))  # tiny train splits (SonyAIBORobotSurface1: 20) still work
+    k = min(knn_k, len(a))  # tiny train splits (SonyAIBORobotSurface1: 20) still work
     knn = KNeighborsClassifier(n_neighbors=k).fit(a, y_train)
     out = {"knn_acc": float((knn.predict(b) == y_test).mean())}
     if len(np.unique(y_train)) > 1:
-        svm = SVC(kernel="linear", C=1.0).fit(a, y_train)
+        svm = SVC(kernel="linear", C=svm_c).fit(a, y_train)
         out["svm_acc"] = float((svm.predict(b) == y_test).mean())
     else:  # one class in train: SVC refuses; every prediction is that class
         out["svm_acc"] = float((y_test == y_train[0]).mean())

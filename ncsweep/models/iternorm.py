@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ncsweep.config.stage1 import SSLConfig
+
 
 def group_size(num_features: int, num_groups: int) -> int:
     """Channels per group, following the rule in the module docstring."""
@@ -47,14 +49,17 @@ def whitening_matrix(xc: Tensor, T: int, eps: float) -> Tensor:
     return p * r_tr.sqrt()
 
 
+_D = SSLConfig()  # the defaults, one source: spec §1 via the config (iternorm_*)
+
+
 class IterNorm(nn.Module):
     def __init__(
         self,
         num_features: int,
-        num_groups: int = 64,
-        T: int = 5,
-        eps: float = 1e-5,
-        momentum: float = 0.1,
+        num_groups: int = _D.iternorm_groups,
+        T: int = _D.iternorm_iters,
+        eps: float = _D.iternorm_eps,
+        momentum: float = _D.iternorm_momentum,
         affine: bool = True,
     ):
         super().__init__()

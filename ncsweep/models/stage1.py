@@ -52,7 +52,11 @@ class Stage1Model(nn.Module):
         self.projector = Projector(in_dim, ssl.proj_hidden, ssl.proj_out)  # shared by both views
         if self.ssl_method.needs_iternorm:  # one module for both views, as in VIbCReg
             self.iternorm = IterNorm(
-                ssl.proj_out, num_groups=ssl.iternorm_groups, T=ssl.iternorm_iters
+                ssl.proj_out,
+                num_groups=ssl.iternorm_groups,
+                T=ssl.iternorm_iters,
+                eps=ssl.iternorm_eps,
+                momentum=ssl.iternorm_momentum,
             )
 
     @property

@@ -73,8 +73,7 @@ def labels_from_params(flat_params: Mapping[str, Any]) -> dict[str, str]:
     out = {
         tag: tag_value(flat_params[key]) for key, tag in _PARAM_LABELS.items() if key in flat_params
     }
-    if out.get(SSL) == "none":
-        out[AUGMENTATION] = "none"  # ζ and augmentation do not apply to the baseline
+    if out.get(SSL) == "none":  # its config refused an augmentation; its ζ weights nothing
         out.pop(ZETA, None)
     return out
 

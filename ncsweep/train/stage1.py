@@ -152,7 +152,8 @@ class Stage1Trainer:
         f_test = self._test_features
         if f_test is None:
             f_test = torch.cat(self._eval_batches(self.x_test, self.model.features)).cpu().numpy()
-        return probe_accuracy(f_train, self.data.y_train, f_test, self.data.y_test)
+        data, probe = self.data, self.cfg.probe
+        return probe_accuracy(f_train, data.y_train, f_test, data.y_test, probe.knn_k, probe.svm_c)
 
     def final_metrics(self) -> dict[str, float]:
         last = self.last
