@@ -40,11 +40,43 @@ BASELINE = "none"
 PROBES = ("knn_acc", "svm_acc")
 
 
+# Named checks; explicit options override a preset's values. Why these: docs/reproduce.md.
+PRESETS = {
+    "hour": {
+        "datasets": ["SonyAIBORobotSurface1", "Mallat"],
+        "epochs": 200,
+        "seeds": [0, 1, 2, 3, 4],
+    },
+    "mallat-study": {"datasets": ["Mallat"], "epochs": 1000, "seeds": [0, 1, 2, 3, 4, 5]},
+}
+DEFAULT_PRESET = "hour"
+
+
+def _presets() -> str:
+    return "; ".join(
+        f"{k}: {' '.join(v['datasets'])}, {v['epochs']} epochs, seeds {v['seeds']}"
+        for k, v in PRESETS.items()
+    )
+
+
+def check_data(args: argparse.Namespace) -> None:
+    """Fail before training when a dataset is nowhere to be found (the error says where it looked)."""
+    from ncsweep.data import DataError, dataset_available, load_ucr
+
+    for name in args.datasets:
+        if not dataset_available(name, args.data_root):
+            try:
+                load_ucr(name, args.data_root)
+            except DataError as exc:
+                raise SystemExit(f"benchmarks/reproduce.py: {exc}") from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["SonyAIBORobotSurface1", "Mallat"])
-    p.add_argument("--epochs", type=int, default=200, help="stage-1 schedule length (cosine)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS), help=_presets())
+    p.add_argument("--datasets", nargs="+", help="UCR names (default: the preset's)")
+    p.add_argument("--epochs", type=int, help="stage-1 schedule length (default: the preset's)")
+    p.add_argument("--seeds", type=int, nargs="+", help="default: the preset's")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--augmentation", default="warp", choices=("warp", "slice", "gauss"))
     p.add_argument("--zeta", type=float, default=0.2)
@@ -58,6 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="runs/reproduce", help="output folder")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep finished checkpoints")
     args = p.parse_args(argv)
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if BASELINE not in args.methods:
         p.error("--methods must include the baseline 'none' (differences are taken against it)")
     if args.epochs < 1 or args.jobs < 1 or args.threads < 0 or args.probe_every < 0:
@@ -239,6 +274,7 @@ def build_summary(records: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(max(args.threads, 1)))
+    check_data(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

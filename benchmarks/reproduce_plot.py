@@ -36,18 +36,20 @@ def plot(result: dict, path: Path) -> Path:
 def _final(ax, runs: list[dict], dataset: str, epochs: int) -> None:
     methods = list(dict.fromkeys(r["method"] for r in runs))
     for i, m in enumerate(methods):
-        for k, (probe, marker) in enumerate((("knn_acc", "o"), ("svm_acc", "s"))):
+        for off, probe, marker in ((-0.2, "knn_acc", "o"), (0.2, "svm_acc", "s")):
             rs = [r for r in runs if r["method"] == m and r[probe] is not None]
-            x = [3 * i + k + 0.08 * (r["seed"] % 5 - 2) for r in rs]  # seeds side by side
+            x = [i + off + 0.025 * (r["seed"] % 7 - 3) for r in rs]  # seeds side by side
             y = [r[probe] for r in rs]
-            ax.scatter(x, y, color=COLORS.get(m), marker=marker, s=28, alpha=0.8)
+            ax.scatter(x, y, color=COLORS.get(m), marker=marker, s=30, alpha=0.8)
             if y:
-                ax.hlines(sum(y) / len(y), 3 * i + k - 0.3, 3 * i + k + 0.3, color="k", lw=1.5)
-    ticks = [3 * i + k for i in range(len(methods)) for k in (0, 1)]
-    ax.set_xticks(ticks, [f"{LABELS.get(m, m)}\n{p}" for m in methods for p in ("KNN", "SVM")])
-    ax.tick_params(axis="x", labelsize=7)
+                ax.hlines(sum(y) / len(y), i + off - 0.12, i + off + 0.12, color="k", lw=1.5)
+    ax.set_xticks(range(len(methods)), [LABELS.get(m, m) for m in methods])
+    for marker, name in (("o", "KNN"), ("s", "SVM")):
+        ax.scatter([], [], color="k", marker=marker, label=f"{name} (one per seed)")
+    ax.legend(fontsize=7, loc="best")
+    ax.set_xlim(-0.6, len(methods) - 0.4)
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"{dataset}: probes after {epochs} epochs (dot = seed, bar = mean)", fontsize=9)
+    ax.set_title(f"{dataset}: probes after {epochs} epochs (bar = mean over seeds)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -65,5 +67,5 @@ def _curves(ax, runs: list[dict], dataset: str) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (mean over seeds)")
     ax.set_title(f"{dataset}: probes during training", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, handlelength=3)
     ax.grid(alpha=0.3)

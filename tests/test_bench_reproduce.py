@@ -68,13 +68,19 @@ def test_the_baseline_is_required(bench):
 
 def test_study_config_by_default_and_no_aug_for_the_baseline(bench):
     args = bench.parse_args([])
-    assert (args.epochs, args.proj_width, args.batch_size, args.augmentation, args.zeta) == (
-        200,
+    preset = bench.PRESETS[bench.DEFAULT_PRESET]
+    assert (args.datasets, args.epochs, args.seeds) == (
+        preset["datasets"],
+        preset["epochs"],
+        preset["seeds"],
+    )
+    assert (args.proj_width, args.batch_size, args.augmentation, args.zeta) == (
         4096,
         128,
         "warp",
         0.2,
     )
+    assert bench.parse_args(["--preset", "mallat-study", "--epochs", "7"]).epochs == 7
     ssl = bench.run_config(args, "SonyAIBORobotSurface1", "barlowtwins", 0).ssl
     assert (ssl.proj_hidden, ssl.proj_out, ssl.augmentation, ssl.zeta) == (4096, 4096, "warp", 0.2)
     cfg = bench.run_config(args, "SonyAIBORobotSurface1", "none", 3)
