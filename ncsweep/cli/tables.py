@@ -154,6 +154,11 @@ def dashboard(study, tracking_uri, experiment, port, timeout) -> None:
     from ncsweep.tracking import dashboard as D
 
     uri, exp = _resolve(study, tracking_uri, experiment)
+    if D.is_server(uri):  # already a server: its own UI (through an SSH tunnel on a cluster)
+        if not D.answers(uri):
+            raise click.ClickException(f"no MLflow server answers at {uri}")
+        click.echo(f"MLflow UI for {exp or uri}: {uri}  (already served; nothing started)")
+        return
     artifacts = Path(study) / "mlartifacts" if study and Path(study).is_dir() else None
     dash = D.start(uri, port or None, artifacts)
     try:

@@ -52,8 +52,23 @@ def server_command(tracking_uri: str, port: int, artifacts: Path | None = None) 
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri]
     cmd += ["--host", HOST, "--port", str(port), "--workers", "1"]
     if artifacts is not None:
-        cmd += ["--artifacts-destination", str(artifacts)]
+        cmd += ["--artifacts-destination", str(artifacts), "--serve-artifacts"]
     return cmd
+
+
+def is_server(tracking_uri: str) -> bool:
+    """An ``http(s)://`` store is already an MLflow server, and so already the UI: there is
+    nothing to start (``mlflow server`` cannot take another server as its backend store)."""
+    return tracking_uri.startswith(("http://", "https://"))
+
+
+def answers(url: str, timeout: float = 5.0) -> bool:
+    """Whether an MLflow server answers ``/health`` at ``url``."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def start(
@@ -82,11 +97,7 @@ def wait_ready(dash: Dashboard, timeout: float = 120.0) -> bool:
     while time.monotonic() < deadline:
         if dash.process.poll() is not None:
             return False
-        try:
-            with urllib.request.urlopen(f"{dash.url}/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
+        if answers(dash.url, timeout=2):
+            return True
         time.sleep(0.5)
     return False

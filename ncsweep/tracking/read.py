@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,9 +131,11 @@ def _load_plan(client, parent) -> list[dict] | None:
     names = {a.path for a in client.list_artifacts(parent.info.run_id)}
     if PLAN_ARTIFACT not in names:
         return None
-    import mlflow
-
-    return mlflow.artifacts.load_dict(f"{parent.info.artifact_uri}/{PLAN_ARTIFACT}")
+    # Through the client: mlflow.artifacts.load_dict ignores the client's tracking URI and cannot
+    # resolve a server's mlflow-artifacts:/ locations (issue 16 §2).
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(parent.info.run_id, PLAN_ARTIFACT, tmp)
+        return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def runs_frame(runs: Iterable) -> pd.DataFrame:
