@@ -1,4 +1,5 @@
-"""Shared look of every figure: method colours, Figure creation without pyplot, saving."""
+"""Shared look of every figure: method colours (from ncsweep.methods), Figure creation without
+pyplot, saving."""
 
 from __future__ import annotations
 
@@ -6,21 +7,11 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ncsweep.tables.methods import METHOD_ORDER
+from ncsweep.methods import METHOD_COLORS, color
 
-# Baseline grey; Barlow Twins blues; VIbCReg oranges (one shade per augmentation).
-METHOD_COLORS = dict(
-    zip(
-        METHOD_ORDER,
-        ["#7f7f7f", "#08519c", "#3182bd", "#9ecae1", "#a63603", "#e6550d", "#fdae6b"],
-        strict=True,
-    )
-)
 CLASS_CMAP = "tab10"
 
-
-def color(method: str) -> str:
-    return METHOD_COLORS.get(method, "#2ca02c")
+__all__ = ["CLASS_CMAP", "METHOD_COLORS", "color", "new_figure", "save"]
 
 
 def new_figure(width: float, height: float) -> Figure:
