@@ -9,6 +9,8 @@ from pathlib import Path
 
 STEP = 0.28  # vertical distance between label lines (axis units)
 BAR_GAP = 0.12  # between clique bars
+AXIS_IN = 4.5  # width of the rank axis, inches
+CHAR_IN = 0.075  # mean width of a 9-pt character, inches
 
 
 def draw(ranks, cliques, cd: float, title: str):
@@ -21,9 +23,11 @@ def draw(ranks, cliques, cd: float, title: str):
     bars_depth = 0.2 + BAR_GAP * len(cliques)
     rows = max(left, k - left)
     height = 1.5 + 0.22 * rows + 0.12 * len(cliques)
+    label_in = (max(len(n_) for n_ in names) + 7) * CHAR_IN  # "(2.50) " + name
+    width = AXIS_IN + 2 * (label_in + 0.5)
     top = 0.55 / height  # room for a two-line title
-    fig = Figure(figsize=(7.0, height))
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96 - top))
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((0.0, 0.02, 1.0, 0.96 - top))
     lo, hi = 1, max(k, 2)
     _axis(ax, lo, hi)
     _cd_bar(ax, cd, lo, hi)
@@ -36,12 +40,13 @@ def draw(ranks, cliques, cd: float, title: str):
         on_left = i < left
         row = i if on_left else k - 1 - i
         y = -bars_depth - STEP * (row + 1)
-        x_end = lo - 0.6 if on_left else hi + 0.6
+        reach = 0.35 * (hi - lo) / AXIS_IN  # the elbow lines end 0.35 in past the axis
+        x_end = lo - reach if on_left else hi + reach
         ax.plot([r, r, x_end], [0, y, y], color="0.25", lw=0.9)
         label = f"{name} ({r:.2f})" if on_left else f"({r:.2f}) {name}"
         ax.text(x_end + (-0.05 if on_left else 0.05), y, label, va="center", fontsize=9,
                 ha="right" if on_left else "left")  # fmt: skip
-    pad = max(len(n_) for n_ in names) * 0.11 + 1.2
+    pad = (label_in + 0.5) * (hi - lo) / AXIS_IN  # inches → rank units
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(-bars_depth - STEP * (rows + 0.8), 0.75)
     ax.axis("off")
