@@ -236,13 +236,22 @@ def test_mlflow_sbatch_directives_and_storage_rules():
     assert "is_network_fs" in text and "--artifacts-destination" in text
 
 
-def test_study_sbatch_runs_ncsweep_on_both_launch_paths():
+def test_study_sbatch_gives_the_job_its_own_ray_and_stops_it():
     text = (CLUSTER / "slurm" / "ncsweep-study.sbatch").read_text()
-    assert "ray symmetric-run" in text and "--min-nodes" in text
-    assert "ray start --head" in text and "--port=" in text and "--node-manager-port=" in text
-    assert re.search(r"ncsweep run \"\$NCSWEEP_SPACE\" --address auto --storage", text)
-    assert "trap requeue USR1" in text and "scontrol requeue" in text
+    assert "ray symmetric-run" not in text.split("#SBATCH", 1)[1]  # refuses beside another Ray
+    assert "ray_job_setup" in text and "ray start --head" in text and "ray_worker" in text
+    assert re.search(r'ncsweep run "\$NCSWEEP_SPACE" --address "\$RAY_ADDRESS" --storage', text)
+    assert "trap on_term TERM" in text and "trap on_usr1 USR1" in text and "trap stop_study EXIT" in text
+    assert "scontrol requeue" in text and 'stop_ray "$RAY_TMP"' in text
     assert "setup_ray_auth" in text
+
+
+def test_mlflow_job_is_small_and_names_its_driver():
+    path = CLUSTER / "slurm" / "mlflow-server.sbatch"
+    opts = _sbatch_directives(path)
+    assert opts["--cpus-per-task"] == "1" and opts["--mem"] == "2G"  # issue 16 §5
+    text = path.read_text()
+    assert "postgresql+psycopg://" in text and "import psycopg" in text
 
 
 def test_env_example_is_all_variables():
@@ -286,6 +295,76 @@ def test_common_sh_private_ip_and_local_fs(tmp_path):
     ip, where = res.stdout.split()
     assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", ip) and ip != "0.0.0.0"
     assert where == "local"
+
+
+def _ray_setup(job: int, **env) -> dict[str, str]:
+    script = 'ray_job_setup; echo "$RAY_TMP"; echo "$RAY_GCS_PORT"; printf "%s\\n" "${RAY_NODE_ARGS[@]}" "${RAY_HEAD_ARGS[@]}"'
+    res = _bash(script, SLURM_JOB_ID=str(job), NCSWEEP_RAY_TMP="/tmp/rt", **env)
+    assert res.returncode == 0, res.stderr
+    tmp, gcs, *args = res.stdout.split()
+    opts = dict(a.lstrip("-").split("=", 1) for a in args if "=" in a)
+    return {"tmp": tmp, "port": gcs, **opts}
+
+
+def test_each_job_gets_its_own_ray_temp_dir_and_ports():
+    a, b = _ray_setup(41), _ray_setup(42, SLURM_MEM_PER_NODE="4096")
+    assert (a["tmp"], b["tmp"]) == ("/tmp/rt/41", "/tmp/rt/42")
+    ports = lambda s: {int(v) for k, v in s.items() if k.endswith("port")}  # noqa: E731
+    pa, pb = ports(a), ports(b)
+    assert len(pa) == 10 and not pa & pb  # GCS, dashboard, 6 agents/managers, worker range ends
+    assert all(20000 <= p < 32768 for p in pa | pb)  # below Linux's ephemeral range
+    assert int(a["max-worker-port"]) - int(a["min-worker-port"]) >= 100
+    assert int(b["memory"]) + int(b["object-store-memory"]) == 4096 * 1024 * 1024  # the job's share
+    assert "memory" not in a  # no --mem: Ray's own default
+    assert _ray_setup(41 + 60)["port"] == a["port"]  # slots wrap; NCSWEEP_RAY_PORT_BASE moves them
+
+
+def test_stop_ray_stops_that_ray_and_its_children_only(tmp_path):
+    """Fake Ray processes: a "gcs_server" that ignores TERM (like the real one) with a child that
+    renamed itself (like Ray's workers), and another job's Ray that must survive."""
+    mine, other = tmp_path / "ray" / "7", tmp_path / "ray" / "70"
+    spawn = (
+        'bash -c \'trap "" TERM; sleep 300 & wait; sleep 300\' "gcs_server --log_dir=$1/session/logs" &'
+    )
+    script = f"""
+        start() {{ {spawn} }}
+        start {mine}; start {other}; sleep 0.5
+        before_mine=$(ray_pids {mine} | wc -l); before_other=$(ray_pids {other} | wc -l)
+        stop_ray {mine}
+        echo "$before_mine $before_other $(ray_pids {mine} | wc -l) $(ray_pids {other} | wc -l)"
+        kill -KILL $(ray_pids {other})
+    """
+    res = _bash(script)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[-4:] == ["2", "2", "0", "2"]
+
+
+def test_submit_sh_without_user_logs_under_one_folder(tmp_path):
+    """submit.sh with a stand-in sbatch that prints its arguments: USER unset, the job logs in
+    NCSWEEP_SHARED/logs, the MLflow job's small sizes from env.sh (issue 16 §5)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "sbatch").write_text('#!/bin/bash\nprintf "%s\\n" "$@"\n')
+    (bindir / "sbatch").chmod(0o755)
+    env_file = tmp_path / "env.sh"
+    env_file.write_text(
+        f"export NCSWEEP_ACCOUNT=acct NCSWEEP_PARTITION=gpu NCSWEEP_SHARED={tmp_path}/shared\n"
+        'export NCSWEEP_STORAGE="$NCSWEEP_SHARED/runs/x" NCSWEEP_MLFLOW_MEM=1G\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "USER"}
+    env.update(PATH=f"{bindir}:{env['PATH']}", NCSWEEP_ENV_FILE=str(env_file))
+    out = {}
+    for job in ("study", "mlflow"):
+        res = subprocess.run(["bash", str(CLUSTER / "slurm" / "submit.sh"), job], env=env,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        out[job] = dict(a.split("=", 1) for a in res.stdout.split() if a.startswith("--"))
+    logs = f"{tmp_path}/shared/logs"
+    assert out["study"]["--output"] == f"{logs}/ncsweep-study-%j.out"
+    assert out["mlflow"]["--output"] == f"{logs}/ncsweep-mlflow-%j.out"
+    assert (tmp_path / "shared" / "logs").is_dir()
+    assert out["mlflow"]["--mem"] == "1G" and out["mlflow"]["--cpus-per-task"] == "1"
+    assert out["study"]["--account"] == "acct"
 
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -338,7 +417,8 @@ def test_pvc_mlflow_and_postgres():
     (mlflow,) = [d for d in _kind("Deployment") if d["metadata"]["name"] == "ncsweep-mlflow"]
     (c,) = _containers(mlflow["spec"]["template"])
     args = " ".join(c["args"])
-    assert "--backend-store-uri=postgresql://" in args and "--allowed-hosts=" in args
+    # psycopg 3 named in the URI (ncsweep[server]): issue 16 §1
+    assert "--backend-store-uri=postgresql+psycopg://" in args and "--allowed-hosts=" in args
     env = {e["name"]: e for e in c["env"]}
     assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "ncsweep-postgres"
     (pg,) = _kind("StatefulSet")

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export USER="${USER:-$(id -un)}"  # env.sh paths use it; unset under cron and in some containers
 export NCSWEEP_CLUSTER_DIR="$HERE"
 export NCSWEEP_ENV_FILE="${NCSWEEP_ENV_FILE:-$HERE/env.sh}"
 [[ -f "$NCSWEEP_ENV_FILE" ]] || { echo "missing $NCSWEEP_ENV_FILE: cp $HERE/env.example $HERE/env.sh and edit it" >&2; exit 1; }
@@ -17,6 +18,9 @@ source "$NCSWEEP_ENV_FILE"
 
 job="${1:?usage: submit.sh study|mlflow [sbatch options]}"
 shift
+# Job logs under one folder, not wherever sbatch was called (#SBATCH lines cannot read variables).
+LOG_DIR="${NCSWEEP_LOG_DIR:-${NCSWEEP_SHARED:?NCSWEEP_SHARED is not set in $NCSWEEP_ENV_FILE}/logs}"
+mkdir -p "$LOG_DIR"
 common=(--account="$NCSWEEP_ACCOUNT" --export=ALL)
 cd "$HERE/../.."  # the repository root: NCSWEEP_SPACE is relative to it
 
@@ -27,10 +31,15 @@ case "$job" in
         exec sbatch "${common[@]}" --partition="$NCSWEEP_PARTITION" \
             --nodes="${NCSWEEP_NODES:-4}" --gpus-per-node="$gpus" \
             --cpus-per-task="${NCSWEEP_CPUS_PER_NODE:-8}" --mem="${NCSWEEP_MEM_PER_NODE:-64G}" \
-            --time="${NCSWEEP_TIME:-2-00:00:00}" "$@" "$HERE/ncsweep-study.sbatch"
+            --time="${NCSWEEP_TIME:-2-00:00:00}" --output="$LOG_DIR/ncsweep-study-%j.out" \
+            "$@" "$HERE/ncsweep-study.sbatch"
         ;;
     mlflow)
+        # Small by default (issue 16 §5): --workers 1 needs ~0.4 GiB; a big request can take the
+        # node the study needs and leave it PENDING (Resources).
         exec sbatch "${common[@]}" --partition="${NCSWEEP_CPU_PARTITION:-$NCSWEEP_PARTITION}" \
+            --cpus-per-task="${NCSWEEP_MLFLOW_CPUS:-1}" --mem="${NCSWEEP_MLFLOW_MEM:-2G}" \
+            --time="${NCSWEEP_MLFLOW_TIME:-7-00:00:00}" --output="$LOG_DIR/ncsweep-mlflow-%j.out" \
             "$@" "$HERE/mlflow-server.sbatch"
         ;;
     *)
