@@ -240,6 +240,29 @@ def test_outputs_and_skips(report):
     assert any("zeta_ablation" in n for n in report.notes)
 
 
+def test_statistics_beside_the_tables(report):
+    ci = pd.read_parquet(report.out_dir / "stats_ci.parquet")
+    ci = ci[ci["metric"] == "val_recon"].set_index(["dataset", "method"])
+    # ECG200 baseline: 0.1, 0.2, 0.3 → 0.2 ± t(0.975, 2) · 0.1/√3 = 0.2 ± 0.248414
+    lo, hi = ci.loc[("ECG200", "Baseline"), ["ci_lo", "ci_hi"]]
+    assert (lo, hi) == pytest.approx((0.2 - 0.248414, 0.2 + 0.248414), abs=1e-6)
+    assert math.isnan(ci.loc[("Wafer", "BT warp"), "ci_lo"])  # one finished seed: no interval
+    pairs = pd.read_parquet(report.out_dir / "stats_pairs.parquet")
+    recon = pairs[pairs["metric"] == "val_recon"].set_index(["a", "b"])
+    assert len(recon) == 3 and (recon["n"] == 2).all()  # 3 methods, 2 datasets each
+    # BT warp beats the baseline on both datasets: W = 0, exact p = 2 / 2² = 0.5
+    assert recon.loc[("Baseline", "BT warp"), ["statistic", "p"]].tolist() == [0.0, 0.5]
+    assert recon["note"].str.contains("cannot go below 0.5").all()
+    ranks = pd.read_parquet(report.out_dir / "stats_ranks.parquet")
+    knn = ranks[ranks["metric"] == "knn_acc"].set_index("method")["mean_rank"]
+    assert knn.to_dict() == {"Baseline": 1.5, "BT warp": 2.0, "VIbCReg slice": 2.5}
+    assert {"critical_difference_knn_acc.png", "critical_difference_fid.pdf", "stats.md"} <= {
+        p.name for p in report.tables
+    }
+    assert "say nothing" in (report.out_dir / "stats.md").read_text()
+    assert any(n.startswith("Statistics: only") for n in report.notes)
+
+
 def test_outputs_logged_to_parent(report, store):
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
     assert report.logged_to
@@ -255,6 +278,12 @@ def test_cli_tables_and_figures(store, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "t" / "tables.md").is_file() and "table_6_1_val_recon_mean" in res.output
+    args = ["--no-figures", "--no-log", "--std", "--layout", "per-metric", "--no-stats"]
+    res = CliRunner().invoke(main, ["tables", str(store), "--out", str(tmp_path / "p"), *args])
+    assert res.exit_code == 0, res.output
+    knn = (tmp_path / "p" / "table_6_3_knn_acc_mean.md").read_text()
+    assert "| ECG200 | 0.82 ± 0.02 | **0.88 ± 0.02** | 0.71 ± 0.01† |" in knn
+    assert not (tmp_path / "p" / "stats.md").exists()
     res = CliRunner().invoke(
         main, ["figures", str(store), "--out", str(tmp_path / "f"), "--no-log"]
     )
