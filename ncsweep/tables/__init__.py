@@ -47,6 +47,9 @@ def make_report(
     if tables:
         built, notes = build_all(study.runs, plan, study.expected_seeds, options=options)
         header = f"# Study {study.experiment}: tables from MLflow ({len(study.runs)} trial runs)\n"
+        if options.stats:
+            header += "\nConfidence intervals, Wilcoxon-Holm tests, mean ranks, CD diagrams: "
+            header += "[stats.md](stats.md).\n"
         report.tables = write_tables(built, notes, out_dir, header)
         report.tables.append(write_runs(tidy_runs(study.runs), out_dir))
         report.notes += notes
