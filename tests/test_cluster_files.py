@@ -254,6 +254,16 @@ def test_mlflow_job_is_small_and_names_its_driver():
     assert "postgresql+psycopg://" in text and "import psycopg" in text
 
 
+def test_selftest_runs_the_hard_case():
+    """What tests/test_slurm_selftest.py runs (slow): linuxproc (SLURM does not track Ray's
+    daemons), the jobs through submit.sh without USER, a foreign Ray on the host."""
+    text = (CLUSTER / "slurm" / "selftest.sh").read_text()
+    assert "ProctrackType=proctrack/linuxproc" in text and "AutoDetect=off" in text
+    assert 'env -u USER NCSWEEP_ENV_FILE="$WORK/env.sh" "$REPO/cluster/slurm/submit.sh"' in text
+    assert 'ray start --head' in text and "scancel --batch --signal=USR1" in text
+    assert "postgresql+psycopg://" in text and "--tracking-uri" in text
+
+
 def test_env_example_is_all_variables():
     text = (CLUSTER / "slurm" / "env.example").read_text()
     for var in (

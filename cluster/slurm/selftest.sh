@@ -244,7 +244,7 @@ wait_for_end() { for _ in $(seq 90); do [[ "$(field "$1" JobState)" =~ ^(CANCELL
 wait_for_end "$JOB1"
 sleep 2
 no_ray_of "$JOB1" || fail "Ray of the cancelled job $JOB1 still runs: $(ray_pids "$WORK/ray/$JOB1")"
-BEFORE="$(ncsweep status "$STORAGE" --json)"
+AT_CANCEL="$(ncsweep status "$STORAGE" --json)"
 N_BEFORE="$(done_count)"
 
 JOB2="$(submit study)"
@@ -257,6 +257,7 @@ scancel --batch --signal=USR1 "$JOB2"
 release() { [[ "$(field "$1" Reason)" == BeginTime ]] && scontrol update jobid="$1" StartTime=now; return 1; }
 wait_for "$JOB2" 'release "$JOB2" || [[ "$(field "$JOB2" Restarts)" == 1 && "$(field "$JOB2" JobState)" == RUNNING ]]' 600
 say "job $JOB2 requeued and running again (restart 1)"
+AT_REQUEUE="$(ncsweep status "$STORAGE" --json)"  # done by now: the requeued job must not re-run them
 wait_for "$JOB2" '[[ "$(field "$JOB2" JobState)" == COMPLETED ]]' 1500
 [[ "$(field "$JOB2" ExitCode)" == 0:0 ]] || fail "job $JOB2 exit code $(field "$JOB2" ExitCode)"
 sleep 2
@@ -265,18 +266,20 @@ no_ray_of "$JOB2" || fail "Ray of the finished job $JOB2 still runs"
 
 # --- the checks: status, nothing run twice, MLflow on PostgreSQL, tables through the server ------
 AFTER="$(ncsweep status "$STORAGE" --json)"
-CHECK="$("$PY" - "$URI" "$BEFORE" "$AFTER" <<'PY'
+CHECK="$("$PY" - "$URI" "$AT_CANCEL" "$AT_REQUEUE" "$AFTER" <<'PY'
 import json, sys
 from mlflow import MlflowClient
 
-uri, before, after = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-trials = after["trials"]
-bad = [t["key"] for t in trials if t["state"] != "done"]
+uri, *snapshots = sys.argv[1:]
+at_cancel, at_requeue, after = (json.loads(s)["trials"] for s in snapshots)
+attempts = {t["key"]: t["attempts"] for t in after}
+bad = [t["key"] for t in after if t["state"] != "done"]
 assert not bad, f"not done: {bad}"
-done_before = {t["key"]: t for t in before["trials"] if t["state"] == "done"}
-again = [k for k, t in done_before.items()
-         if next(a for a in trials if a["key"] == k)["attempts"] != t["attempts"]]
-assert not again, f"finished before the cancel, run again after it: {again}"
+for when, before in (("the cancel", at_cancel), ("the requeue", at_requeue)):
+    again = [t["key"] for t in before if t["state"] == "done" and attempts[t["key"]] != t["attempts"]]
+    assert not again, f"finished before {when}, run again after it: {again}"
+trials = after
+done_before = [t for t in at_requeue if t["state"] == "done"]
 client = MlflowClient(uri)
 exps = [e for e in client.search_experiments() if e.name == "quickstart"]
 assert len(exps) == 1, "no experiment 'quickstart' on the server"
@@ -287,7 +290,7 @@ assert sorted(keys) == sorted(t["key"] for t in trials), f"runs per trial: {sort
 unfinished = [r.info.run_name for r in runs if r.info.status != "FINISHED"]
 assert not unfinished, f"runs not FINISHED: {unfinished}"
 resumed = sum(t["attempts"] > 1 for t in trials)
-print(f"{len(trials)}/{len(trials)} trials done, {len(done_before)} done before the cancel kept, "
+print(f"{len(trials)}/{len(trials)} trials done, {len(done_before)} done before the requeue kept, "
       f"{resumed} resumed, {len(runs)} FINISHED runs on PostgreSQL")
 PY
 )" || fail "the study's end state is wrong (above)"
