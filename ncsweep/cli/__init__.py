@@ -17,7 +17,7 @@ _COMMANDS = {
     "resume": "ncsweep.cli.sweep:resume",
     "status": "ncsweep.cli.sweep:status",
     "tables": "ncsweep.cli.tables:tables",
-    "figures": "ncsweep.cli.tables:figures",
+    "figures": "ncsweep.cli.figures:figures",
     "dashboard": "ncsweep.cli.tables:dashboard",
 }
 
@@ -30,7 +30,7 @@ _HELP = {
     "resume": "Resume a study from its storage directory.",
     "status": "Show the state of every trial of a study from its storage directory.",
     "tables": "Rebuild the paper's tables (and figures) from MLflow runs.",
-    "figures": "Rebuild the paper's figures from MLflow runs.",
+    "figures": "Rebuild the paper's figures and their index.json from MLflow runs.",
     "dashboard": "Serve the MLflow UI for a study's store on 127.0.0.1.",
 }
 

@@ -82,28 +82,28 @@ def sample(
 
 
 def _plot(x, class_id: int | None, meta: dict, path: Path) -> Path:
-    """Generated series (left) next to real train series of the same class (right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Generated series (left) next to real train series of the same class (right), every panel
+    on one y scale with labelled axes, so amplitudes compare at a glance (issue 14 §6)."""
     from ncsweep.data import load_ucr
+    from ncsweep.viz.style import new_figure
 
     ds = load_ucr(meta["dataset"], meta.get("data_root"))
     real = ds.x_train * ds.std + ds.mean  # original scale, like the samples
     classes = [class_id] if class_id is not None else list(range(ds.n_classes))
-    fig, axes = plt.subplots(len(classes), 2, figsize=(10, 2.2 * len(classes)), squeeze=False)
+    fig = new_figure(10, 2.2 * len(classes) + 0.8)
+    axes = fig.subplots(len(classes), 2, squeeze=False, sharex=True, sharey=True)
     for i, (row, c) in enumerate(zip(axes, classes, strict=True)):
         shown = x if class_id is not None else x[i :: len(classes)]  # unconditional: split evenly
         row[0].plot(shown[:16].T, lw=0.8, alpha=0.7)
         row[0].set_title(
-            "generated" + (f", class {c}" if class_id is not None else " (unconditional)")
+            "generated" + (f", class {c}" if class_id is not None else " (unconditional)"),
+            fontsize=9,
         )
         row[1].plot(real[ds.y_train == c][:16].T, lw=0.8, alpha=0.7)
-        row[1].set_title(f"real, class {c} (label {ds.labels[c]})")
+        row[1].set_title(f"real, class {c} (label {ds.labels[c]})", fontsize=9)
+        row[0].set_ylabel("value (original scale)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("time step", fontsize=8)
     fig.suptitle(f"{meta['dataset']}: {len(x)} samples")
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

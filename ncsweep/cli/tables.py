@@ -1,4 +1,5 @@
-"""``ncsweep tables``, ``ncsweep figures`` and ``ncsweep dashboard`` (heavy imports inside)."""
+"""``ncsweep tables`` and ``ncsweep dashboard`` (heavy imports inside); ``ncsweep figures`` is
+in :mod:`ncsweep.cli.figures`."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def _run(study, tracking_uri, experiment, out, default_name, tables, figures, lo
     stems = [p.stem for p in report.tables if p.suffix == ".md" and p.stem.startswith("table_")]
     click.echo(f"{len(stems)} tables: {', '.join(stems)}")
     for path in report.tables + report.figures:
-        if path.name in ("tables.md", "stats.md") or path.suffix == ".png":
+        if path.name in ("tables.md", "stats.md") or path.suffix in (".png", ".json"):
             click.echo(f"wrote {path}")
     for note in report.notes:
         click.echo(f"note: {note}")
@@ -111,30 +112,6 @@ def tables(study, tracking_uri, experiment, out, figures, log, **layout) -> None
     with confidence intervals, Wilcoxon-Holm tests, mean ranks and CD diagrams beside them."""
     options = _table_options(**layout)
     _run(study, tracking_uri, experiment, out, "tables", True, figures, log, options)
-
-
-@click.command(epilog=_STUDY_HELP)
-@_store_options
-@click.option("--out", default=None, help="Output folder (default: <STUDY>/figures).")
-@click.option("--log/--no-log", default=True, help="Log the figures to the study's parent run.")
-def figures(study, tracking_uri, experiment, out, log) -> None:
-    """Rebuild the study's figures (PNG and PDF) from MLflow runs."""
-    from ncsweep.tables import make_report
-    from ncsweep.tracking import StoreError
-
-    uri, exp = _resolve(study, tracking_uri, experiment)
-    out_dir = _out_dir(out, study, "figures")
-    try:
-        report = make_report(
-            uri, exp, out_dir.parent, tables=False, figures=True, log=log, figures_dir=out_dir
-        )
-    except StoreError as exc:
-        raise click.UsageError(str(exc)) from exc
-    for path in report.figures:
-        if path.suffix == ".png":
-            click.echo(f"wrote {path}")
-    for note in report.notes:
-        click.echo(f"note: {note}")
 
 
 @click.command(epilog=_STUDY_HELP)

@@ -61,8 +61,10 @@ def latent_tsne(
     return fig
 
 
-def samples_vs_real(gen, real, labels, real_labels=None, n_per_class: int = 5) -> Figure:
-    """One row per class: generated series (left) next to real ones (right).
+def samples_vs_real(
+    gen, real, labels, real_labels=None, n_per_class: int = 5, ylabel: str = "value (normalised)"
+) -> Figure:
+    """One row per class: generated series (left) next to real ones (right), on one y scale.
 
     ``gen`` (N, L) with class ``labels`` (N,); ``real`` (M, L) with ``real_labels`` (M,)
     (defaults to ``labels`` when both sets are labelled alike)."""
@@ -81,6 +83,9 @@ def samples_vs_real(gen, real, labels, real_labels=None, n_per_class: int = 5) -
                 ax.plot(series, lw=0.9, alpha=0.8)
             ax.set_title(f"class {c}: {name}", fontsize=9)
             ax.tick_params(labelsize=7)
+        axes[row, 0].set_ylabel(ylabel, fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("time step", fontsize=8)
     for row in range(len(classes)):  # same y range for generated and real of a class
         lo = min(a.get_ylim()[0] for a in axes[row])
         hi = max(a.get_ylim()[1] for a in axes[row])
