@@ -244,7 +244,8 @@ def report(summary: dict, args: argparse.Namespace) -> str:
 
 def _diff_line(d: dict) -> str:
     per_seed = " ".join(f"{x:+.3f}" for x in d["diff"])
-    return f"{fmt(d)}  (per seed: {per_seed}); {fmt_test(d)}"
+    wins = f"above in {d['n_above']}, below in {d['n_below']} of {d['n']} seeds"
+    return f"{fmt(d)}  (per seed: {per_seed}; {wins}); {fmt_test(d)}"
 
 
 def build_summary(records: list[dict]) -> dict:

@@ -37,6 +37,8 @@ def paired_difference(method: dict[int, float], baseline: dict[int, float]) -> d
     out.pop("values")
     nonzero = [d for d in diff if d != 0.0]
     out["n_nonzero"] = len(nonzero)
+    out["n_above"] = sum(d > 0 for d in diff)  # seeds where the method beats the baseline
+    out["n_below"] = sum(d < 0 for d in diff)
     out["min_attainable_p"] = min_exact_p(len(nonzero))
     out["p"], out["note"] = None, ""
     if not nonzero and diff:

@@ -37,7 +37,9 @@ def test_paired_difference_mean_sd_and_exact_wilcoxon(stats):
     assert d["p"] == pytest.approx(0.03125)
     # ranks 1..5 positive, rank 6 negative: W- = 6; 14 of the 64 sign patterns have W <= 6
     mixed = {**up, 5: 0.5 - 0.06}
-    assert stats.paired_difference(mixed, base)["p"] == pytest.approx(2 * 14 / 64)
+    m = stats.paired_difference(mixed, base)
+    assert m["p"] == pytest.approx(2 * 14 / 64)
+    assert (m["n_above"], m["n_below"], d["n_above"], d["n_below"]) == (5, 1, 6, 0)
 
 
 def test_too_few_seeds_gives_no_p_and_says_why(stats):
