@@ -82,6 +82,11 @@ def sample(
 
 
 def _plot(x, class_id: int | None, meta: dict, path: Path) -> Path:
+    _figure(x, class_id, meta).savefig(path, dpi=100)
+    return path
+
+
+def _figure(x, class_id: int | None, meta: dict):
     """Generated series (left) next to real train series of the same class (right), every panel
     on one y scale with labelled axes, so amplitudes compare at a glance (issue 14 §6)."""
     from ncsweep.data import load_ucr
@@ -96,7 +101,7 @@ def _plot(x, class_id: int | None, meta: dict, path: Path) -> Path:
         shown = x if class_id is not None else x[i :: len(classes)]  # unconditional: split evenly
         row[0].plot(shown[:16].T, lw=0.8, alpha=0.7)
         row[0].set_title(
-            "generated" + (f", class {c}" if class_id is not None else " (unconditional)"),
+            f"generated, class {c}" if class_id is not None else "generated (unconditional)",
             fontsize=9,
         )
         row[1].plot(real[ds.y_train == c][:16].T, lw=0.8, alpha=0.7)
@@ -105,5 +110,4 @@ def _plot(x, class_id: int | None, meta: dict, path: Path) -> Path:
     for ax in axes[-1]:
         ax.set_xlabel("time step", fontsize=8)
     fig.suptitle(f"{meta['dataset']}: {len(x)} samples")
-    fig.savefig(path, dpi=100)
-    return path
+    return fig

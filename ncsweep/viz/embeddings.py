@@ -15,7 +15,7 @@ from ncsweep.viz.axes import grid_shape, panel_grid
 from ncsweep.viz.samples import _tsne
 from ncsweep.viz.style import CLASS_CMAP, color, new_figure
 
-REAL_COLOR = "#9e9e9e"
+REAL_COLOR = "black"  # hollow rings on top: visible over any method colour, the grey baseline too
 
 
 def pca_fit(x: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,8 +63,9 @@ def pca_latents(per_method: Mapping[str, tuple], dataset: str) -> Figure:
 
 
 def _real_vs_generated(ax, real2d: np.ndarray, gen2d: np.ndarray, method: str) -> None:
-    ax.scatter(real2d[:, 0], real2d[:, 1], s=6, alpha=0.5, color=REAL_COLOR, label="test (real)")
-    ax.scatter(gen2d[:, 0], gen2d[:, 1], s=6, alpha=0.6, color=color(method), label="generated")
+    ax.scatter(gen2d[:, 0], gen2d[:, 1], s=7, alpha=0.6, color=color(method), label="generated")
+    ax.scatter(real2d[:, 0], real2d[:, 1], s=9, facecolors="none", edgecolors=REAL_COLOR,
+               linewidths=0.4, alpha=0.6, label="test (real)")  # fmt: skip
 
 
 def pca_samples(per_method: Mapping[str, tuple], dataset: str) -> Figure:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ncsweep.methods import order_methods
 from ncsweep.viz.axes import grid_shape, order_datasets, panel_grid, plain_numbers, wants_log
@@ -70,8 +71,9 @@ def stage1_cost(runs: pd.DataFrame) -> Figure:
     methods = order_methods(runs["method"])
     fig = new_figure(max(6.0, 0.14 * len(datasets) * len(methods) + 1.5), 7.0)
     axes = fig.subplots(2, 1, sharex=True)
+    runs = runs.assign(**{"metric.n_params_m": runs["metric.n_params"] / 1e6})
     for ax, (col, label) in zip(axes, [("metric.seconds", "training time (s)"),
-                                       ("metric.n_params", "parameters")], strict=True):  # fmt: skip
+                                       ("metric.n_params_m", "parameters (millions)")], strict=True):  # fmt: skip
         stats = _method_stats(runs, col)
         log = wants_log(stats["mean"])
         _grouped(ax, stats, datasets, methods, log)
@@ -159,6 +161,7 @@ def validation_curves(history: pd.DataFrame, key: str, label: str, title: str | 
                             color=color(m), alpha=0.15, lw=0)  # fmt: skip
         ax.set_title(ds, fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label, fontsize=8)
         plain_numbers(ax, "y")
     _legend_below(fig, axes[0])
