@@ -121,11 +121,11 @@ class StudyTrainable(tune.Trainable):
         return metrics
 
     def _finish(self) -> None:
-        from ncsweep.train.common import METRICS, write_json
+        from ncsweep.train.common import METRICS
 
         final = self.trainer.final_metrics()
         if not (self.out / METRICS).is_file():
-            write_json(self.out / METRICS, final)
+            self.trainer.write_metrics()
         self.tracking.log_final(final, self.out, self.trainer)
         self.ledger.mark_done(self.key)
 

@@ -60,6 +60,14 @@ def make_optimizer(
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, cosine_lambda(total_steps))
 
 
+def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches; a trailing batch of one joins the previous one (BatchNorm needs 2)."""
+    parts = list(torch.randperm(n, generator=generator).split(batch_size))
+    if len(parts) > 1 and len(parts[-1]) < 2:
+        parts[-2] = torch.cat([parts[-2], parts.pop()])
+    return parts
+
+
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
     state = {
         "python": random.getstate(),

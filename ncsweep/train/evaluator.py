@@ -24,16 +24,9 @@ from ncsweep.config.base import to_dict
 from ncsweep.config.stage2 import EvaluatorConfig
 from ncsweep.models.fcn import FCN
 from ncsweep.train.common import atomic_write_bytes, make_optimizer
+from ncsweep.train.common import shuffled_batches as _batches
 
 CACHE_VERSION = 1
-
-
-def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches; a trailing batch of one joins the previous one (BatchNorm needs 2)."""
-    parts = list(torch.randperm(n, generator=generator).split(batch_size))
-    if len(parts) > 1 and len(parts[-1]) < 2:
-        parts[-2] = torch.cat([parts[-2], parts.pop()])
-    return parts
 
 
 def fit_fcn(

@@ -7,41 +7,19 @@ for the CLI and for Python shells. Metrics leave through the ``report`` callable
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ncsweep.config import Stage1Config, from_dict, to_dict
-from ncsweep.train.common import (
-    CHECKPOINT,
-    METRICS,
-    Report,
-    append_history,
-    load_checkpoint,
-    make_optimizer,
-    resolve_device,
-    restore_trainer,
-    rng_state,
-    save_checkpoint,
-    set_seed,
-    train_to_end,
-    write_json,
-)
+from ncsweep.config import Stage1Config, from_dict
+from ncsweep.train.base import Trainer
+from ncsweep.train.common import Report, load_checkpoint
+from ncsweep.train.common import shuffled_batches as _batches
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches; a trailing batch of one joins the previous one (BatchNorm needs 2)."""
-    perm = torch.randperm(n, generator=generator)
-    parts = list(perm.split(batch_size))
-    if len(parts) > 1 and len(parts[-1]) < 2:
-        parts[-2] = torch.cat([parts[-2], parts.pop()])
-    return parts
-
-
-class Stage1Trainer:
+class Stage1Trainer(Trainer):
     """One stage-1 run in ``out_dir``; resumes from ``out_dir/checkpoint.pt`` when present."""
 
     stage = "stage1"
@@ -51,13 +29,7 @@ class Stage1Trainer:
         from ncsweep.data import load_ucr
         from ncsweep.models.stage1 import Stage1Model
 
-        self.cfg = cfg
-        self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.device = resolve_device(device or cfg.run.device)
-        if cfg.run.num_threads > 0:
-            torch.set_num_threads(cfg.run.num_threads)
-        self.generator = set_seed(cfg.run.seed)
+        super().__init__(cfg, out_dir, device)
         self.data = load_ucr(cfg.data.dataset, cfg.data.root)
         self.model = Stage1Model(cfg, self.data.length).to(self.device)
         self.augment = (
@@ -68,25 +40,12 @@ class Stage1Trainer:
         as_tensor = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         self.x_train, self.x_test = as_tensor(self.data.x_train), as_tensor(self.data.x_test)
         n = len(self.data.x_train)
-        self.steps_per_epoch = len(_batches(n, cfg.optim.batch_size, torch.Generator()))
-        self.optimizer, self.scheduler = make_optimizer(
-            self.model.parameters(),
-            cfg.optim.lr,
-            cfg.optim.weight_decay,
-            cfg.optim.epochs * self.steps_per_epoch,
-        )
-        self.epoch = 0
-        self.seconds = 0.0
-        self.last: dict[str, float] = {}
+        self._optimizer(len(_batches(n, cfg.optim.batch_size, torch.Generator())))
         self._test_features: np.ndarray | None = None
 
     # -- the Trainer protocol -------------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        return self.epoch >= self.cfg.optim.epochs
-
     def train_epoch(self) -> dict[str, float]:
-        start = time.perf_counter()
+        start = self._begin_epoch()
         sums = self._fit_one_epoch()
         self.epoch += 1
         metrics: dict[str, float] = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
@@ -96,10 +55,9 @@ class Stage1Trainer:
         every = self.cfg.run.eval_every
         if self.done or (every > 0 and self.epoch % every == 0):
             metrics.update(self.probe())
-        self.seconds += time.perf_counter() - start
-        metrics["seconds"] = self.seconds
-        self.last.update(metrics)
-        self._after_epoch(metrics)
+        self._end_epoch(start, metrics)
+        if self.done:
+            self.write_metrics()
         return metrics
 
     def _fit_one_epoch(self) -> dict[str, float]:
@@ -117,14 +75,6 @@ class Stage1Trainer:
             for k, v in terms.items():  # summed on device: one host sync per epoch, not per step
                 totals[k] = totals.get(k, 0.0) + v.detach().float()
         return {k: float(v) / len(batches) for k, v in totals.items()}
-
-    def _after_epoch(self, metrics: dict[str, float]) -> None:
-        append_history(self.out_dir, metrics)
-        every = self.cfg.run.checkpoint_every
-        if self.done or (every > 0 and self.epoch % every == 0):
-            self.save()
-        if self.done:
-            write_json(self.out_dir / METRICS, self.final_metrics())
 
     def _eval_batches(self, x: torch.Tensor, fn) -> list[Any]:
         return [fn(chunk) for chunk in x.split(max(self.cfg.optim.batch_size, 256))]
@@ -197,20 +147,8 @@ class Stage1Trainer:
         }
 
     # -- checkpoints ------------------------------------------------------------------------
-    def save(self, path: str | Path | None = None) -> Path:
-        payload = {
-            "stage": self.stage,
-            "config": to_dict(self.cfg),
-            "epoch": self.epoch,
-            "seconds": self.seconds,
-            "last": dict(self.last),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": rng_state(self.generator),
-            "data": self.data_meta(),
-        }
-        return save_checkpoint(Path(path) if path else self.out_dir / CHECKPOINT, payload)
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {"data": self.data_meta()}
 
     def data_meta(self) -> dict[str, Any]:
         d = self.data
@@ -222,9 +160,6 @@ class Stage1Trainer:
             "std": float(d.std),
         }
 
-    def load(self, path: str | Path) -> None:
-        restore_trainer(self, Path(path), to_dict(self.cfg))
-
 
 def run_stage1(
     cfg: Stage1Config,
@@ -234,11 +169,7 @@ def run_stage1(
     device: str | None = None,
 ) -> dict[str, float]:
     """Train (or finish) one stage-1 run in ``out_dir``; return the final metrics."""
-    trainer = Stage1Trainer(cfg, out_dir, device)
-    train_to_end(trainer, report, resume)
-    final = trainer.final_metrics()
-    write_json(trainer.out_dir / METRICS, final)
-    return final
+    return Stage1Trainer(cfg, out_dir, device).run(report, resume)
 
 
 def load_stage1_model(path: str | Path, device: str | torch.device = "cpu"):

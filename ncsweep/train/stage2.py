@@ -15,25 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ncsweep.config import ConfigError, Stage2Config, from_dict, to_dict
+from ncsweep.config import ConfigError, Stage2Config, from_dict
 from ncsweep.models.maskgit import MaskGIT
 from ncsweep.models.masking import random_mask
-from ncsweep.train.common import (
-    CHECKPOINT,
-    METRICS,
-    CheckpointError,
-    Report,
-    append_history,
-    load_checkpoint,
-    make_optimizer,
-    resolve_device,
-    restore_trainer,
-    rng_state,
-    save_checkpoint,
-    set_seed,
-    train_to_end,
-    write_json,
-)
+from ncsweep.train.base import Trainer
+from ncsweep.train.common import CheckpointError, Report, load_checkpoint
 from ncsweep.train.stage1 import load_stage1_model
 
 EVAL_SEED_OFFSET = 7919  # evaluation RNG apart from the training RNG: same samples on resume
@@ -59,8 +45,8 @@ def tokenize_all(stage1: Any, x, device: torch.device, batch: int = 512) -> torc
     return torch.cat([stage1.tokenize(c.to(device)) for c in x.split(batch)]).to(device)
 
 
-class Stage2Trainer:
-    """One stage-2 run in ``out_dir``; the Trainer protocol of docs/ARCHITECTURE.md."""
+class Stage2Trainer(Trainer):
+    """One stage-2 run in ``out_dir`` (the protocol: ``ncsweep.train.base.Trainer``)."""
 
     stage = "stage2"
 
@@ -73,12 +59,8 @@ class Stage2Trainer:
     ):
         from ncsweep.data import load_ucr
 
-        self.cfg, self.out_dir, self.log = cfg, Path(out_dir), log
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.device = resolve_device(device or cfg.run.device)
-        if cfg.run.num_threads > 0:
-            torch.set_num_threads(cfg.run.num_threads)
-        self.generator = set_seed(cfg.run.seed)
+        super().__init__(cfg, out_dir, device)
+        self.log = log
         self.stage1, self.stage1_cfg, self.meta = load_stage1_for(cfg, self.device)
         self.data = load_ucr(self.meta["dataset"], self.stage1_cfg.data.root)
         if self.data.length != self.meta["length"] or self.data.n_classes != self.meta["n_classes"]:
@@ -88,15 +70,7 @@ class Stage2Trainer:
         self.y_train = torch.as_tensor(self.data.y_train, device=self.device)
         self.y_test = torch.as_tensor(self.data.y_test, device=self.device)
         self.model = self._build_prior().to(self.device)
-        self.steps_per_epoch = math.ceil(len(self.tok_train) / cfg.optim.batch_size)
-        self.optimizer, self.scheduler = make_optimizer(
-            self.model.parameters(),
-            cfg.optim.lr,
-            cfg.optim.weight_decay,
-            cfg.optim.epochs * self.steps_per_epoch,
-        )
-        self.epoch, self.seconds = 0, 0.0
-        self.last: dict[str, float] = {}
+        self._optimizer(math.ceil(len(self.tok_train) / cfg.optim.batch_size))
 
     def _build_prior(self) -> MaskGIT:
         codebook = self.stage1.vq.codebook.detach().cpu()  # (K, D)
@@ -105,26 +79,16 @@ class Stage2Trainer:
 
     # -- the Trainer protocol -------------------------------------------------------------
     @property
-    def done(self) -> bool:
-        return self.epoch >= self.cfg.optim.epochs
-
-    @property
     def evaluated(self) -> bool:
         return "fid" in self.last
 
     def train_epoch(self) -> dict[str, float]:
-        start = time.perf_counter()
+        start = self._begin_epoch()
         loss, acc = self._fit_one_epoch()
         self.epoch += 1
         metrics = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
         metrics.update({"train/prior_loss": loss, "train/token_acc": acc, **self.validate()})
-        self.seconds += time.perf_counter() - start
-        metrics["seconds"] = self.seconds
-        self.last.update(metrics)
-        append_history(self.out_dir, metrics)
-        every = self.cfg.run.checkpoint_every
-        if self.done or (every > 0 and self.epoch % every == 0):
-            self.save()
+        self._end_epoch(start, metrics)
         if self.done:
             metrics.update(self.finish())
         return metrics
@@ -183,7 +147,7 @@ class Stage2Trainer:
         scores["seconds"] = self.seconds
         self.last.update(scores)
         self.save()
-        write_json(self.out_dir / METRICS, self.final_metrics())
+        self.write_metrics()
         return scores
 
     def figures(self, per_class: int = 5) -> dict[str, Any]:
@@ -229,25 +193,18 @@ class Stage2Trainer:
         }
 
     # -- checkpoints ------------------------------------------------------------------------
-    def save(self, path: str | Path | None = None) -> Path:
-        payload = {
-            "stage": self.stage,
-            "config": to_dict(self.cfg),
-            "stage1": str(Path(self.cfg.stage1).resolve()),
+    def checkpoint_refs(self) -> dict[str, Any]:
+        return {
+            "stage1": str(Path(self.cfg.stage1).resolve()),  # the explicit reference (STYLE)
             "stage1_dataset": self.meta["dataset"],
             "data": dict(self.meta),
-            "epoch": self.epoch,
-            "seconds": self.seconds,
-            "last": dict(self.last),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": rng_state(self.generator),
         }
-        return save_checkpoint(Path(path) if path else self.out_dir / CHECKPOINT, payload)
 
-    def load(self, path: str | Path) -> None:
-        restore_trainer(self, Path(path), to_dict(self.cfg))
+    def after_training(self, report: Report | None) -> None:
+        if not self.evaluated:  # finished training but killed during evaluation
+            scores = self.finish()
+            if report:
+                report({"epoch": self.epoch, **scores})
 
 
 def run_stage2(
@@ -259,15 +216,7 @@ def run_stage2(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Train (or finish) one stage-2 run in ``out_dir`` and evaluate it; return final metrics."""
-    trainer = Stage2Trainer(cfg, out_dir, device, log)
-    train_to_end(trainer, report, resume)
-    if not trainer.evaluated:  # finished training but killed during evaluation
-        scores = trainer.finish()
-        if report:
-            report({"epoch": trainer.epoch, **scores})
-    final = trainer.final_metrics()
-    write_json(trainer.out_dir / METRICS, final)
-    return final
+    return Stage2Trainer(cfg, out_dir, device, log).run(report, resume)
 
 
 def load_stage2_model(path: str | Path, device: str | torch.device = "cpu"):
