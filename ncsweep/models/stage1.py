@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,20 @@ from ncsweep.models.vq import VectorQuantizer
 def pool(z: torch.Tensor) -> torch.Tensor:
     """(B, D, H, W) → (B, 2D): global average pool ‖ global max pool."""
     return torch.cat([z.mean(dim=(2, 3)), z.amax(dim=(2, 3))], dim=1)
+
+
+@dataclass
+class Chain:
+    """One pass of the chain STFT → encoder → VQ (→ decoder → ISTFT), every intermediate kept."""
+
+    u: torch.Tensor  # (B, 2, 5, L//2+1)
+    z: torch.Tensor  # (B, 64, 5, W')
+    z_q: torch.Tensor  # (B, 64, 5, W'), straight-through
+    tokens: torch.Tensor  # (B, 5·W') long
+    commit: torch.Tensor
+    perplexity: torch.Tensor
+    u_hat: torch.Tensor | None = None  # (B, 2, 5, L//2+1); None when not decoded
+    x_hat: torch.Tensor | None = None  # (B, L)
 
 
 class Stage1Model(nn.Module):
@@ -72,12 +87,22 @@ class Stage1Model(nn.Module):
         """x, x_aug (B, L) → (loss, terms). x_aug is ignored when ssl.method is "none"."""
         if self.ssl_method.enabled and x_aug is not None:
             return self._forward_views(x, x_aug)
+        c = self._chain(x)
+        return self._total(self._recon_terms(x, c.x_hat, c.u, c.u_hat, c.commit), c.perplexity)
+
+    def _chain(self, x: torch.Tensor, decode: bool = True) -> Chain:
+        """The one place the chain is spelled out; ``decode=False`` stops after the VQ."""
         u = stft(x, self.cfg.stft)  # (B, 2, 5, L//2+1)
         z = self.encoder(u)  # (B, 64, 5, W')
-        z_q, _, commit, ppl = self.vq(z)
+        c = Chain(u, z, *self.vq(z))
+        if decode:
+            c.u_hat, c.x_hat = self._decode(c.z_q)
+        return c
+
+    def _decode(self, z_q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 64, 5, W') → (û (B, 2, 5, L//2+1), x̂ (B, L))."""
         u_hat = self.decoder(z_q)
-        x_hat = istft(u_hat, self.length, self.cfg.stft)  # (B, L)
-        return self._total(self._recon_terms(x, x_hat, u, u_hat, commit), ppl)
+        return u_hat, istft(u_hat, self.length, self.cfg.stft)
 
     def _recon_terms(self, x, x_hat, u, u_hat, commit) -> dict[str, torch.Tensor]:
         return {"recon_x": F.mse_loss(x_hat, x), "recon_u": F.mse_loss(u_hat, u), "commit": commit}
@@ -100,8 +125,8 @@ class Stage1Model(nn.Module):
             u_both = stft(torch.cat([x, x_aug]), self.cfg.stft)  # (2B, 2, 5, L//2+1)
             z, z2 = self.encoder(u_both).split(sizes)  # (B, 64, 5, W') each
             z_q, _, commit, ppl = self.vq(z)
-            u_hat_both = self.decoder(torch.cat([z_q, z2]))
-        x_hat, x2_hat = istft(u_hat_both, self.length, self.cfg.stft).split(sizes)
+            u_hat_both, x_hat_both = self._decode(torch.cat([z_q, z2]))
+        x_hat, x2_hat = x_hat_both.split(sizes)
         (u, u2), (u_hat, u2_hat) = u_both.split(sizes), u_hat_both.split(sizes)
         terms = self._recon_terms(x, x_hat, u, u_hat, commit)
         terms["aug_recon_x"] = F.mse_loss(x2_hat, x_aug)
@@ -125,46 +150,36 @@ class Stage1Model(nn.Module):
         finally:
             self.train(was_training)
 
-    def _quantize(self, x: torch.Tensor):
-        z = self.encoder(stft(x, self.cfg.stft))  # (B, 64, 5, W')
-        z_q, indices, _, _ = self.vq(z)
-        return z_q, indices
-
     def tokenize(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L) → (B, N) long tokens, h-major (index = h·W' + w), nearest code, eval mode."""
         with self._inference():
-            return self._quantize(x)[1]
+            return self._chain(x, decode=False).tokens
 
     def decode_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N) tokens → (B, L) series."""
         with self._inference():
             z_q = self.vq.lookup(tokens, self.latent_shape)  # (B, 64, 5, W')
-            return istft(self.decoder(z_q), self.length, self.cfg.stft)
+            return self._decode(z_q)[1]
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L) → (B, 64): global average pool of z_q, the probe features of spec §1."""
         with self._inference():
-            return self._quantize(x)[0].mean(dim=(2, 3))
+            return self._chain(x, decode=False).z_q.mean(dim=(2, 3))
 
     def evaluate(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """One eval-mode pass for validation: x̂, u, û, tokens and probe features together."""
         with self._inference():
-            u = stft(x, self.cfg.stft)
-            z_q, tokens, _, _ = self.vq(self.encoder(u))
-            u_hat = self.decoder(z_q)
-            x_hat = istft(u_hat, self.length, self.cfg.stft)
+            c = self._chain(x)
             return {
-                "x_hat": x_hat,
-                "u": u,
-                "u_hat": u_hat,
-                "tokens": tokens,
-                "features": z_q.mean(dim=(2, 3)),
-            }  # (B, 64)
+                "x_hat": c.x_hat,
+                "u": c.u,
+                "u_hat": c.u_hat,
+                "tokens": c.tokens,
+                "features": c.z_q.mean(dim=(2, 3)),  # (B, 64)
+            }
 
     def reconstruct(self, x: torch.Tensor):
         """(B, L) → (x̂ (B, L), u (B, 2, 5, L//2+1), û) through the quantiser, eval mode."""
         with self._inference():
-            u = stft(x, self.cfg.stft)
-            z_q, _, _, _ = self.vq(self.encoder(u))
-            u_hat = self.decoder(z_q)
-            return istft(u_hat, self.length, self.cfg.stft), u, u_hat
+            c = self._chain(x)
+            return c.x_hat, c.u, c.u_hat
