@@ -36,7 +36,8 @@ def _caption(spec: TableSpec, stats: pd.DataFrame, show_std: bool) -> str:
     seeds = int(stats["expected"].max()) if len(stats) else 0
     what = ("Mean ± std" if show_std else "Mean") if spec.stat == "mean" else "Best"
     per = "row and metric" if len(spec.metrics) > 1 else "row"
-    return f"{what} over {seeds} seeds per cell; best per {per} in **bold** (as printed)."
+    seeds = f"{seeds} seed" + ("s" if seeds != 1 else "")
+    return f"{what} over {seeds} per cell; best per {per} in **bold** (as printed)."
 
 
 def _metric_cells(spec, m, runs, expected, keys, row, col, prefix) -> pd.DataFrame:

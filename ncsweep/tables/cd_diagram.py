@@ -38,7 +38,8 @@ def draw(ranks, cliques, cd: float, title: str):
                 solid_capstyle="butt")  # fmt: skip
     for i, (name, r) in enumerate(zip(names, values, strict=True)):
         on_left = i < left
-        row = i if on_left else k - 1 - i
+        # the right side half a line lower: equal ranks would otherwise draw one line across
+        row = i if on_left else k - 1 - i + 0.5
         y = -bars_depth - STEP * (row + 1)
         reach = 0.35 * (hi - lo) / AXIS_IN  # the elbow lines end 0.35 in past the axis
         x_end = lo - reach if on_left else hi + reach
@@ -48,7 +49,7 @@ def draw(ranks, cliques, cd: float, title: str):
                 ha="right" if on_left else "left")  # fmt: skip
     pad = (label_in + 0.5) * (hi - lo) / AXIS_IN  # inches → rank units
     ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(-bars_depth - STEP * (rows + 0.8), 0.75)
+    ax.set_ylim(-bars_depth - STEP * (rows + 1.1), 0.75)
     ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=9, y=0.985, va="top")
