@@ -169,3 +169,19 @@ def test_decoder_residual_blocks_have_no_inner_batchnorm():
     )
     last = [m for m in dec.net if isinstance(m, nn.ConvTranspose2d)][-1]
     assert (last.kernel_size, last.stride, last.padding) == ((3, 4), (1, 2), (1, 1))
+
+
+def test_a_checkpoint_of_the_former_decoder_is_refused_naming_the_file(tmp_path):
+    from conftest import tiny_stage1
+
+    from ncsweep.train.common import CheckpointError
+    from ncsweep.train.stage1 import Stage1Trainer, load_stage1_model
+
+    trainer = Stage1Trainer(tiny_stage1(), tmp_path)
+    path = trainer.save()
+    payload = torch.load(path, weights_only=False)
+    payload["model"]["decoder.net.0.convs.2.weight"] = torch.ones(D)  # its inner BatchNorm
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="retrain") as err:
+        load_stage1_model(path)
+    assert str(path) in str(err.value)

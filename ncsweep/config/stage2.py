@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from ncsweep.config.stage1 import OPTIM_LIMITS, RunConfig
+from ncsweep.config.stage1 import LATE, OPTIM_LIMITS, RunConfig, late
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ class SamplingConfig:
     gumbel_scale: float = 4.0
     guidance: float = 1.0
     batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """The stage-1 tokens the prior trains and validates on (docs/ARCHITECTURE.md, stage 2).
+
+    ``nearest`` (default, spec §2): the deterministic nearest code of each latent, the same
+    tokens the decoder sees at sampling time and a fixed training set. ``sampled``: the thesis
+    code's behaviour, a token drawn per position from softmax(−‖z − e_k‖² / temperature), redrawn
+    for every training batch; validation uses one fixed draw of the test split."""
+
+    LIMITS = {"temperature": ">0"}
+    source: Literal["nearest", "sampled"] = late("nearest")
+    temperature: float = late(1.0)  # the thesis code's 1 (in train and eval)
 
 
 @dataclass(frozen=True)
@@ -90,3 +105,4 @@ class Stage2Config:
     eval: GenEvalConfig = field(default_factory=GenEvalConfig)
     run: RunConfig = field(default_factory=RunConfig)
     dataset: str | None = None  # if set, must match the stage-1 checkpoint's dataset
+    tokens: TokenConfig = field(default_factory=TokenConfig, metadata=LATE)

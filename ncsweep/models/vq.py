@@ -32,14 +32,17 @@ class VectorQuantizer(nn.Module):
     def codebook(self) -> torch.Tensor:
         return self.embed  # (K, D)
 
-    def nearest(self, flat: torch.Tensor) -> torch.Tensor:
-        """(N, D) → (N,) index of the Euclidean-nearest code (ties: lowest index)."""
-        dist = (
+    def distances(self, flat: torch.Tensor) -> torch.Tensor:
+        """(N, D) → (N, K) squared Euclidean distance of each vector to each code."""
+        return (
             flat.pow(2).sum(1, keepdim=True)
             - 2 * flat @ self.embed.t()
             + self.embed.pow(2).sum(1)[None, :]
-        )  # (N, K)
-        return dist.argmin(dim=1)
+        )
+
+    def nearest(self, flat: torch.Tensor) -> torch.Tensor:
+        """(N, D) → (N,) index of the Euclidean-nearest code (ties: lowest index)."""
+        return self.distances(flat).argmin(dim=1)
 
     def lookup(self, indices: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
         """(B, H*W) h-major indices → (B, D, H, W) code vectors."""

@@ -15,7 +15,7 @@ import torch
 
 from ncsweep.config import Stage1Config, from_dict
 from ncsweep.train.base import Trainer
-from ncsweep.train.common import Report, load_checkpoint
+from ncsweep.train.common import CheckpointError, Report, load_checkpoint
 from ncsweep.train.common import shuffled_batches as _batches
 
 
@@ -180,6 +180,12 @@ def load_stage1_model(path: str | Path, device: str | torch.device = "cpu"):
     cfg = from_dict(Stage1Config, payload["config"], source=str(path))
     meta = payload["data"]
     model = Stage1Model(cfg, meta["length"])
-    model.load_state_dict(payload["model"])
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as exc:  # e.g. a checkpoint of the decoder before issue 11 (docs/method.md)
+        raise CheckpointError(
+            f"{path}: its weights do not fit this version's stage-1 model (retrain it): "
+            + str(exc).splitlines()[0]
+        ) from exc
     model.to(device).eval().requires_grad_(False)
     return model, cfg, meta

@@ -21,6 +21,7 @@ from ncsweep.models.masking import random_mask
 from ncsweep.train.base import Trainer
 from ncsweep.train.common import CheckpointError, Report, load_checkpoint
 from ncsweep.train.stage1 import load_stage1_model
+from ncsweep.train.tokens import TokenSource
 
 EVAL_SEED_OFFSET = 7919  # evaluation RNG apart from the training RNG: same samples on resume
 
@@ -65,8 +66,9 @@ class Stage2Trainer(Trainer):
         self.data = load_ucr(self.meta["dataset"], self.stage1_cfg.data.root)
         if self.data.length != self.meta["length"] or self.data.n_classes != self.meta["n_classes"]:
             raise CheckpointError(f"{cfg.stage1}: dataset shape differs from the checkpoint's")
-        self.tok_train = tokenize_all(self.stage1, self.data.x_train, self.device)  # (N, T)
-        self.tok_test = tokenize_all(self.stage1, self.data.x_test, self.device)
+        # nearest codes (default) or the thesis code's sampled tokens (config: tokens.source)
+        self.tokens = TokenSource(self.stage1, self.data, cfg.tokens, self.device, cfg.run.seed)
+        self.tok_train, self.tok_test = self.tokens.train, self.tokens.test  # (N, T) each
         self.y_train = torch.as_tensor(self.data.y_train, device=self.device)
         self.y_test = torch.as_tensor(self.data.y_test, device=self.device)
         self.model = self._build_prior().to(self.device)
@@ -100,7 +102,7 @@ class Stage2Trainer(Trainer):
         batches = torch.randperm(n, generator=self.generator).split(bs)
         for idx in batches:
             idx = idx.to(self.device)
-            tokens, labels = self.tok_train[idx], self.y_train[idx]  # (B, T), (B,)
+            tokens, labels = self.tokens.batch(idx, self.generator), self.y_train[idx]  # (B, T)
             labels = self.model.drop_labels(labels, self.generator)
             mask = self._mask(len(idx), self.generator)
             loss, acc = self.model.loss(tokens, labels, mask)
