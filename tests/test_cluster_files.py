@@ -344,7 +344,7 @@ def test_stop_ray_stops_that_ray_and_its_children_only(tmp_path):
         echo "$before_mine $before_other $(ray_pids {mine} | wc -l) $(ray_pids {other} | wc -l)"
         kill -KILL $(ray_pids {other})
     """
-    res = _bash(script)
+    res = _bash(script, COLUMNS="40")  # ps would cut command lines there without -ww
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-4:] == ["2", "2", "0", "2"]
 

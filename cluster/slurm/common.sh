@@ -95,7 +95,7 @@ ray_job_setup() {
 # their descendants (workers rename themselves ray::..., so only the tree finds them).
 ray_pids() {
     local table
-    table=$(ps -u "$(id -u)" -o pid=,ppid=,args=)
+    table=$(ps -ww -u "$(id -u)" -o pid=,ppid=,args=)  # -ww: full command lines (COLUMNS would cut them)
     awk -v dir="$1/" '
         { parent[$1] = $2; if (index($0, dir)) mine[$1] = 1 }
         END {
