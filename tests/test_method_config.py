@@ -156,7 +156,7 @@ def test_only_late_fields_at_their_default_are_dropped_from_the_hashed_config():
 def test_the_config_refuses_a_baseline_with_an_augmentation_or_zeta(ssl, message):
     with pytest.raises(ConfigError, match=message) as err:
         from_dict(Stage1Config, {"ssl": ssl}, "f.yaml")
-    assert "f.yaml" in str(err.value) and "naive VQ-VAE" in str(err.value)
+    assert "f.yaml" in str(err.value) and "naive VQVAE" in str(err.value)
     assert from_dict(Stage1Config, {"ssl": {"zeta": 0.2}}).ssl.zeta == 0.2  # the default: same
 
 

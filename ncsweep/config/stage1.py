@@ -122,13 +122,13 @@ class SSLConfig:
             return
         if self.augmentation is not None:
             raise ValueError(
-                f"ssl.augmentation={self.augmentation!r}: the naive VQ-VAE (ssl.method='none') "
+                f"ssl.augmentation={self.augmentation!r}: the naive VQVAE (ssl.method='none') "
                 "trains without an augmented view; drop the augmentation or choose ssl.method "
                 "barlowtwins or vibcreg"
             )
         if self.zeta != ZETA:
             raise ValueError(
-                f"ssl.zeta={self.zeta!r}: the naive VQ-VAE (ssl.method='none') has no augmented "
+                f"ssl.zeta={self.zeta!r}: the naive VQVAE (ssl.method='none') has no augmented "
                 "view to weight; drop ζ or choose ssl.method barlowtwins or vibcreg"
             )
 
