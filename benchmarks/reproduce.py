@@ -33,37 +33,51 @@ from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reproduce_stats import ALPHA, paired_difference, summarise  # noqa: E402
+from reproduce_stats import ALPHA, build_summary, report  # noqa: E402
 
 METHODS = ("none", "barlowtwins", "vibcreg")
 BASELINE = "none"
 PROBES = ("knn_acc", "svm_acc")
 
 
-# Named checks; explicit options override a preset's values. Why these: docs/reproduce.md.
+# Named checks: (dataset, epochs, seeds) each. --datasets / --epochs / --seeds override them.
+# Why these: docs/reproduce.md.
+SIX = [0, 1, 2, 3, 4, 5]
 PRESETS = {
-    "hour": {
-        "datasets": ["SonyAIBORobotSurface1", "Mallat"],
-        "epochs": 200,
-        "seeds": [0, 1, 2, 3, 4],
-    },
-    "mallat-study": {"datasets": ["Mallat"], "epochs": 1000, "seeds": [0, 1, 2, 3, 4, 5]},
+    "hour": [("SonyAIBORobotSurface1", 200, SIX), ("Mallat", 1000, [0])],
+    "quick": [("SonyAIBORobotSurface1", 200, SIX)],
+    "mallat-study": [("Mallat", 1000, SIX)],
 }
 DEFAULT_PRESET = "hour"
 
 
 def _presets() -> str:
     return "; ".join(
-        f"{k}: {' '.join(v['datasets'])}, {v['epochs']} epochs, seeds {v['seeds']}"
+        f"{k}: " + ", ".join(f"{d} {e} epochs seeds {s}" for d, e, s in v)
         for k, v in PRESETS.items()
     )
+
+
+def resolve_checks(args: argparse.Namespace) -> list[dict]:
+    """The preset's checks with the explicit options applied (a new dataset takes the first
+    check's epochs and seeds unless those are given too)."""
+    preset = {d: (e, s) for d, e, s in PRESETS[args.preset]}
+    first = next(iter(preset.values()))
+    names = args.datasets or list(preset)
+    checks = []
+    for name in names:
+        epochs, seeds = preset.get(name, first)
+        checks.append(
+            {"dataset": name, "epochs": args.epochs or epochs, "seeds": args.seeds or seeds}
+        )
+    return checks
 
 
 def check_data(args: argparse.Namespace) -> None:
     """Fail before training when a dataset is nowhere to be found (the error says where it looked)."""
     from ncsweep.data import DataError, dataset_available, load_ucr
 
-    for name in args.datasets:
+    for name in dict.fromkeys(c["dataset"] for c in args.checks):
         if not dataset_available(name, args.data_root):
             try:
                 load_ucr(name, args.data_root)
@@ -90,17 +104,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="runs/reproduce", help="output folder")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep finished checkpoints")
     args = p.parse_args(argv)
-    for key, value in PRESETS[args.preset].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    args.checks = resolve_checks(args)
     if BASELINE not in args.methods:
         p.error("--methods must include the baseline 'none' (differences are taken against it)")
-    if args.epochs < 1 or args.jobs < 1 or args.threads < 0 or args.probe_every < 0:
+    if (
+        (args.epochs is not None and args.epochs < 1)
+        or args.jobs < 1
+        or args.threads < 0
+        or args.probe_every < 0
+    ):
         p.error("--epochs and --jobs must be >= 1, --threads and --probe-every >= 0")
     return args
 
 
-def run_config(args: argparse.Namespace, dataset: str, method: str, seed: int):
+def run_config(args: argparse.Namespace, dataset: str, method: str, seed: int, epochs: int):
     """The study's stage-1 config with this check's overrides (the baseline has no aug, no ζ)."""
     from ncsweep.config import Stage1Config, from_dict
 
@@ -108,11 +125,11 @@ def run_config(args: argparse.Namespace, dataset: str, method: str, seed: int):
     if method != BASELINE:
         ssl |= {"augmentation": args.augmentation, "zeta": args.zeta}
         ssl |= {"proj_hidden": args.proj_width, "proj_out": args.proj_width}
-    every = args.probe_every if args.probe_every else args.epochs
+    every = args.probe_every if args.probe_every else epochs
     cfg = {
         "data": {"dataset": dataset, "root": args.data_root},
         "ssl": ssl,
-        "optim": {"epochs": args.epochs, "batch_size": args.batch_size},
+        "optim": {"epochs": epochs, "batch_size": args.batch_size},
         "run": {
             "seed": seed,
             "eval_every": every,
@@ -157,17 +174,17 @@ def train_seconds_per_epoch(history: list[dict]) -> float | None:
     return statistics.median(plain) if plain else None
 
 
-def train_one(args: argparse.Namespace, dataset: str, method: str, seed: int) -> dict:
+def train_one(args: argparse.Namespace, dataset: str, method: str, seed: int, epochs: int) -> dict:
     """Train (or reuse, or resume) one run; return its record for the JSON."""
     from ncsweep.train.common import train_to_end
 
-    run_dir = Path(args.out) / "runs" / dataset / method / f"seed{seed}"
+    run_dir = Path(args.out) / "runs" / dataset / f"e{epochs}" / method / f"seed{seed}"
     metrics_path = run_dir / "metrics.json"
-    cfg = run_config(args, dataset, method, seed)
+    cfg = run_config(args, dataset, method, seed, epochs)
     if not metrics_path.is_file():
         trainer = _probe_only_trainer()(cfg, run_dir)
         tag = f"[{dataset} {method} seed {seed}]"
-        train_to_end(trainer, lambda m: _log_probe(tag, m, args.epochs), resume=True)
+        train_to_end(trainer, lambda m: _log_probe(tag, m, epochs), resume=True)
         metrics_path.write_text(json.dumps(trainer.final_metrics(), indent=2, default=float))
     if not args.keep_checkpoints:
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # ~0.4 GB each with the projector
@@ -175,9 +192,11 @@ def train_one(args: argparse.Namespace, dataset: str, method: str, seed: int) ->
     history = read_history(run_dir)
     return {
         "dataset": dataset,
+        "check": f"{dataset}, {epochs} epochs",
         "method": method,
         "seed": seed,
-        **{k: final.get(k) for k in (*PROBES, "val_recon", "perplexity", "seconds", "epochs")},
+        "epochs": epochs,
+        **{k: final.get(k) for k in (*PROBES, "val_recon", "perplexity", "seconds")},
         "train_s_per_epoch": train_seconds_per_epoch(history),
         "probes": [
             {"epoch": h["epoch"], **{k: h[k] for k in PROBES}} for h in history if "knn_acc" in h
@@ -194,82 +213,41 @@ def _log_probe(tag: str, metrics: dict, epochs: int) -> None:
         )
 
 
-def plan_runs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
-    """Seed-major order: a stopped check still has complete pairs for its first seeds."""
-    return [(d, m, s) for s in args.seeds for d in args.datasets for m in args.methods]
+def plan_runs(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
+    """(dataset, method, seed, epochs). One process: seed-major, so a stopped check still has
+    complete pairs for its first seeds. Several: longest first, so the long runs do not start
+    last and leave the other workers idle (cost ~ epochs x length, an SSL run ~6x the baseline)."""
+    runs = [
+        (c["dataset"], m, s, c["epochs"])
+        for c in args.checks
+        for s in c["seeds"]
+        for m in args.methods
+    ]
+    runs.sort(key=lambda r: r[2])  # stable: seed-major within and across checks
+    if args.jobs > 1:
+        runs.sort(key=_cost, reverse=True)
+    return runs
+
+
+def _cost(run: tuple[str, str, int, int]) -> float:
+    from ncsweep.data import REGISTRY
+
+    dataset, method, _, epochs = run
+    info = REGISTRY.get(dataset)
+    length = info.length * max(1, info.n_train // 128) if info else 100
+    return epochs * length * (1 if method == BASELINE else 6)
 
 
 def train_all(args: argparse.Namespace) -> list[dict]:
     runs = plan_runs(args)
     if args.jobs == 1:
-        return [train_one(args, *r) for r in runs]
-    # spawn: a fresh interpreter per worker (torch threads and fork do not mix)
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(train_one, args, *r) for r in runs]
-        return [f.result() for f in futures]
-
-
-def fmt(stat: dict) -> str:
-    if stat["n"] == 0:
-        return "-"
-    sd = "" if stat["sd"] is None else f" ± {stat['sd']:.3f}"
-    return f"{stat['mean']:.3f}{sd}"
-
-
-def fmt_test(diff: dict) -> str:
-    if diff["n"] == 0:
-        return "no paired seeds"
-    if diff["p"] is None:
-        return f"too few seeds for Wilcoxon ({diff['note']})"
-    return f"Wilcoxon p = {diff['p']:.4f} (n = {diff['n_nonzero']})"
-
-
-def report(summary: dict, args: argparse.Namespace) -> str:
-    lines = [
-        f"stage-1 probes after {args.epochs} epochs, seeds {args.seeds}, "
-        f"aug {args.augmentation}, zeta {args.zeta}, projector {args.proj_width}",
-    ]
-    for dataset, methods in summary.items():
-        lines.append(f"\n{dataset}")
-        lines.append(f"  {'method':<14}{'KNN':>16}{'SVM':>16}{'train s/epoch':>16}")
-        for method, s in methods.items():
-            spe = s["train_s_per_epoch"]
-            spe_s = "-" if spe is None else f"{spe:.2f}"
-            lines.append(f"  {method:<14}{fmt(s['knn_acc']):>16}{fmt(s['svm_acc']):>16}{spe_s:>16}")
-        for method, s in methods.items():
-            for probe, d in s.get("vs_baseline", {}).items():
-                lines.append(f"  {method} - {BASELINE} {probe[:3].upper()}: {_diff_line(d)}")
-    return "\n".join(lines)
-
-
-def _diff_line(d: dict) -> str:
-    per_seed = " ".join(f"{x:+.3f}" for x in d["diff"])
-    wins = f"above in {d['n_above']}, below in {d['n_below']} of {d['n']} seeds"
-    return f"{fmt(d)}  (per seed: {per_seed}; {wins}); {fmt_test(d)}"
-
-
-def build_summary(records: list[dict]) -> dict:
-    out: dict = {}
-    for r in records:
-        out.setdefault(r["dataset"], {}).setdefault(r["method"], []).append(r)
-    summary: dict = {}
-    for dataset, by_method in out.items():
-        base = {r["seed"]: r for r in by_method.get(BASELINE, [])}
-        summary[dataset] = {}
-        for method, rs in by_method.items():
-            s = {k: summarise([r[k] for r in rs]) for k in PROBES}
-            spe = [r["train_s_per_epoch"] for r in rs if r["train_s_per_epoch"] is not None]
-            s["train_s_per_epoch"] = statistics.median(spe) if spe else None
-            if method != BASELINE:
-                mine = {r["seed"]: r for r in rs}
-                s["vs_baseline"] = {
-                    k: paired_difference(
-                        {sd: r[k] for sd, r in mine.items()}, {sd: r[k] for sd, r in base.items()}
-                    )
-                    for k in PROBES
-                }
-            summary[dataset][method] = s
-    return summary
+        records = [train_one(args, *r) for r in runs]
+    else:
+        # spawn: a fresh interpreter per worker (torch threads and fork do not mix)
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(train_one, args, *r) for r in runs]
+            records = [f.result() for f in futures]
+    return sorted(records, key=lambda r: (r["check"], r["seed"], METHODS.index(r["method"])))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -280,8 +258,8 @@ def main(argv: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     records = train_all(args)
-    summary = build_summary(records)
-    print(report(summary, args), flush=True)
+    summary = build_summary(records, BASELINE, PROBES)
+    print(report(summary, args, BASELINE), flush=True)
     result = {
         "settings": {**vars(args), "alpha": ALPHA},
         "wall_seconds": round(time.perf_counter() - start, 1),

@@ -16,24 +16,24 @@ def plot(result: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     runs = result["runs"]
-    datasets = list(dict.fromkeys(r["dataset"] for r in runs))
+    checks = list(dict.fromkeys(r["check"] for r in runs))
     curves = any(len(r["probes"]) > 1 for r in runs)
     rows = 2 if curves else 1
     fig, axes = plt.subplots(
-        rows, len(datasets), figsize=(5.5 * len(datasets), 4 * rows), squeeze=False
+        rows, len(checks), figsize=(5.5 * len(checks), 4 * rows), squeeze=False
     )
-    for j, ds in enumerate(datasets):
-        mine = [r for r in runs if r["dataset"] == ds]
-        _final(axes[0][j], mine, ds, result["settings"]["epochs"])
+    for j, check in enumerate(checks):
+        mine = [r for r in runs if r["check"] == check]
+        _final(axes[0][j], mine, check)
         if curves:
-            _curves(axes[1][j], mine, ds)
+            _curves(axes[1][j], mine, check)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def _final(ax, runs: list[dict], dataset: str, epochs: int) -> None:
+def _final(ax, runs: list[dict], check: str) -> None:
     methods = list(dict.fromkeys(r["method"] for r in runs))
     for i, m in enumerate(methods):
         for off, probe, marker in ((-0.2, "knn_acc", "o"), (0.2, "svm_acc", "s")):
@@ -49,11 +49,11 @@ def _final(ax, runs: list[dict], dataset: str, epochs: int) -> None:
     ax.legend(fontsize=7, loc="best")
     ax.set_xlim(-0.6, len(methods) - 0.4)
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"{dataset}: probes after {epochs} epochs (bar = mean over seeds)", fontsize=9)
+    ax.set_title(f"{check}: final probes (bar = mean over seeds)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
 
 
-def _curves(ax, runs: list[dict], dataset: str) -> None:
+def _curves(ax, runs: list[dict], check: str) -> None:
     for m in dict.fromkeys(r["method"] for r in runs):
         for probe, style in (("knn_acc", "-"), ("svm_acc", "--")):
             by_epoch: dict[int, list[float]] = {}
@@ -66,6 +66,6 @@ def _curves(ax, runs: list[dict], dataset: str) -> None:
             ax.plot(ep, mean, style, color=COLORS.get(m), label=label, marker=".")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (mean over seeds)")
-    ax.set_title(f"{dataset}: probes during training", fontsize=9)
+    ax.set_title(f"{check}: probes during training", fontsize=9)
     ax.legend(fontsize=7, handlelength=3)
     ax.grid(alpha=0.3)

@@ -1,4 +1,5 @@
-"""Statistics of benchmarks/reproduce.py: mean ± sd over seeds and the paired test to the baseline."""
+"""Statistics and the printed report of benchmarks/reproduce.py: mean ± sd over seeds, the paired
+difference to the baseline and its Wilcoxon test."""
 
 from __future__ import annotations
 
@@ -50,3 +51,69 @@ def paired_difference(method: dict[int, float], baseline: dict[int, float]) -> d
 
         out["p"] = float(wilcoxon(nonzero, alternative="two-sided").pvalue)
     return out
+
+
+def fmt(stat: dict) -> str:
+    if stat["n"] == 0:
+        return "-"
+    sd = "" if stat["sd"] is None else f" ± {stat['sd']:.3f}"
+    return f"{stat['mean']:.3f}{sd}"
+
+
+def fmt_test(diff: dict) -> str:
+    if diff["n"] == 0:
+        return "no paired seeds"
+    if diff["p"] is None:
+        return f"too few seeds for Wilcoxon ({diff['note']})"
+    return f"Wilcoxon p = {diff['p']:.4f} (n = {diff['n_nonzero']})"
+
+
+def report(summary: dict, args, baseline: str) -> str:
+    """The printed table: per check, mean ± sd per method, then each SSL method − baseline."""
+    lines = [
+        f"stage-1 probes (KNN k=5, linear SVM; whole test split), aug {args.augmentation}, "
+        f"zeta {args.zeta}, projector {args.proj_width}, batch {args.batch_size}",
+    ]
+    for check, methods in summary.items():
+        seeds = methods[baseline]["knn_acc"]["n"] if baseline in methods else "?"
+        lines.append(f"\n{check}, {seeds} seeds")
+        lines.append(f"  {'method':<14}{'KNN':>16}{'SVM':>16}{'train s/epoch':>16}")
+        for method, s in methods.items():
+            spe = s["train_s_per_epoch"]
+            spe_s = "-" if spe is None else f"{spe:.2f}"
+            lines.append(f"  {method:<14}{fmt(s['knn_acc']):>16}{fmt(s['svm_acc']):>16}{spe_s:>16}")
+        for method, s in methods.items():
+            for probe, d in s.get("vs_baseline", {}).items():
+                lines.append(f"  {method} - {baseline} {probe[:3].upper()}: {_diff_line(d)}")
+    return "\n".join(lines)
+
+
+def _diff_line(d: dict) -> str:
+    per_seed = " ".join(f"{x:+.3f}" for x in d["diff"])
+    wins = f"above in {d['n_above']}, below in {d['n_below']} of {d['n']} seeds"
+    return f"{fmt(d)}  (per seed: {per_seed}; {wins}); {fmt_test(d)}"
+
+
+def build_summary(records: list[dict], baseline: str, probes: tuple[str, ...]) -> dict:
+    """{check: {method: {probe: mean/sd, train_s_per_epoch, vs_baseline: {probe: paired}}}}."""
+    out: dict = {}
+    for r in records:
+        out.setdefault(r["check"], {}).setdefault(r["method"], []).append(r)
+    summary: dict = {}
+    for check, by_method in out.items():
+        base = {r["seed"]: r for r in by_method.get(baseline, [])}
+        summary[check] = {}
+        for method, rs in by_method.items():
+            s = {k: summarise([r[k] for r in rs]) for k in probes}
+            spe = [r["train_s_per_epoch"] for r in rs if r["train_s_per_epoch"] is not None]
+            s["train_s_per_epoch"] = statistics.median(spe) if spe else None
+            if method != baseline:
+                mine = {r["seed"]: r for r in rs}
+                s["vs_baseline"] = {
+                    k: paired_difference(
+                        {sd: r[k] for sd, r in mine.items()}, {sd: r[k] for sd, r in base.items()}
+                    )
+                    for k in probes
+                }
+            summary[check][method] = s
+    return summary

@@ -70,24 +70,38 @@ def test_the_baseline_is_required(bench):
 
 def test_study_config_by_default_and_no_aug_for_the_baseline(bench):
     args = bench.parse_args([])
-    preset = bench.PRESETS[bench.DEFAULT_PRESET]
-    assert (args.datasets, args.epochs, args.seeds) == (
-        preset["datasets"],
-        preset["epochs"],
-        preset["seeds"],
-    )
+    want = [
+        {"dataset": d, "epochs": e, "seeds": s} for d, e, s in bench.PRESETS[bench.DEFAULT_PRESET]
+    ]
+    assert args.checks == want
     assert (args.proj_width, args.batch_size, args.augmentation, args.zeta) == (
         4096,
         128,
         "warp",
         0.2,
     )
-    assert bench.parse_args(["--preset", "mallat-study", "--epochs", "7"]).epochs == 7
-    ssl = bench.run_config(args, "SonyAIBORobotSurface1", "barlowtwins", 0).ssl
+    ssl = bench.run_config(args, "SonyAIBORobotSurface1", "barlowtwins", 0, 10).ssl
     assert (ssl.proj_hidden, ssl.proj_out, ssl.augmentation, ssl.zeta) == (4096, 4096, "warp", 0.2)
-    cfg = bench.run_config(args, "SonyAIBORobotSurface1", "none", 3)
+    cfg = bench.run_config(args, "SonyAIBORobotSurface1", "none", 3, 10)
     assert cfg.ssl.augmentation is None and cfg.run.seed == 3
-    assert cfg.run.eval_every == args.epochs  # one probe, at the end
+    assert cfg.run.eval_every == cfg.optim.epochs == 10  # one probe, at the end
+
+
+def test_options_override_the_preset(bench):
+    args = bench.parse_args(["--preset", "mallat-study", "--epochs", "7"])
+    assert args.checks == [{"dataset": "Mallat", "epochs": 7, "seeds": [0, 1, 2, 3, 4, 5]}]
+    args = bench.parse_args(["--datasets", "Mallat", "ECG5000", "--seeds", "3", "--jobs", "1"])
+    mallat = next(e for d, e, _ in bench.PRESETS[bench.DEFAULT_PRESET] if d == "Mallat")
+    assert [(c["dataset"], c["seeds"]) for c in args.checks] == [("Mallat", [3]), ("ECG5000", [3])]
+    assert args.checks[0]["epochs"] == mallat
+    # one process: seed-major, so an interrupted check still has whole pairs
+    assert [r[2] for r in bench.plan_runs(args)] == [3] * 6
+
+
+def test_parallel_runs_start_longest_first(bench):
+    args = bench.parse_args([])
+    first = bench.plan_runs(args)[0]
+    assert first[0] == "Mallat" and first[1] != "none"
 
 
 def test_tiny_run_prints_and_writes_the_comparison(bench, tmp_path, capsys):
@@ -109,10 +123,10 @@ def test_tiny_run_prints_and_writes_the_comparison(bench, tmp_path, capsys):
         assert [p["epoch"] for p in r["probes"]] == [3, 4]  # every 3rd and the last
         assert r["knn_acc"] == r["probes"][-1]["knn_acc"]  # the final probe is the last epoch's
         assert r["train_s_per_epoch"] > 0 and r["val_recon"] > 0
-    history = bench.read_history(tmp_path / "runs/SonyAIBORobotSurface1/barlowtwins/seed1")
+    history = bench.read_history(tmp_path / "runs/SonyAIBORobotSurface1/e4/barlowtwins/seed1")
     # validation only in the epochs that probe
     assert ["val/recon" in h for h in history] == [False, False, True, True]
-    s = saved["summary"]["SonyAIBORobotSurface1"]
+    s = saved["summary"]["SonyAIBORobotSurface1, 4 epochs"]
     runs = {(r["method"], r["seed"]): r for r in saved["runs"]}
     want = [runs["barlowtwins", k]["svm_acc"] - runs["none", k]["svm_acc"] for k in (0, 1)]
     assert s["barlowtwins"]["vs_baseline"]["svm_acc"]["diff"] == pytest.approx(want)
@@ -121,7 +135,9 @@ def test_tiny_run_prints_and_writes_the_comparison(bench, tmp_path, capsys):
     )
     assert not list(tmp_path.rglob("checkpoint.pt"))  # finished runs drop their 0.4 GB
     # a second call reuses the finished runs instead of training them again
-    before = (tmp_path / "runs/SonyAIBORobotSurface1/none/seed0/history.jsonl").read_text()
+    before = (tmp_path / "runs/SonyAIBORobotSurface1/e4/none/seed0/history.jsonl").read_text()
     again = bench.main(argv)
     assert again["runs"] == result["runs"]
-    assert (tmp_path / "runs/SonyAIBORobotSurface1/none/seed0/history.jsonl").read_text() == before
+    assert (
+        tmp_path / "runs/SonyAIBORobotSurface1/e4/none/seed0/history.jsonl"
+    ).read_text() == before
