@@ -9,14 +9,14 @@ test to reach p < 0.05 (6 non-zero pairs: with n pairs its smallest p is 2/2^n, 
 
 Writes <out>/reproduce.json (settings, every run, the summary) and <out>/reproduce.png (probe
 accuracy per method and seed; accuracy vs epoch when --probe-every is set). Each run trains in
-<out>/runs/<dataset>/<method>/seed<k>: a finished run (metrics.json) is reused, an interrupted one
-resumes from its checkpoint, so rerunning the same command picks up where it stopped.
+<out>/runs/<dataset>/e<epochs>/<method>/seed<k>: a finished run (metrics.json) is reused, an
+interrupted one resumes from its last checkpoint, so rerunning a command picks up where it stopped.
 Validation (reconstruction over the whole test split) runs only in epochs that probe: on Mallat
 it costs 5-10x a training epoch (docs/reproduce.md).
 
-    python benchmarks/reproduce.py                       # the default check (docs/reproduce.md)
-    python benchmarks/reproduce.py --datasets SonyAIBORobotSurface1 --epochs 200 --seeds 0 1 2
-    NCSWEEP_UCR_ROOT=/path/to/UCRArchive_2018 python benchmarks/reproduce.py --jobs 2
+    NCSWEEP_UCR_ROOT=/path/to/UCRArchive_2018 python benchmarks/reproduce.py   # preset "hour"
+    python benchmarks/reproduce.py --preset quick          # bundled data only, ~10 core-minutes
+    python benchmarks/reproduce.py --datasets SonyAIBORobotSurface1 --epochs 1000 --seeds 0 1 2
 """
 
 from __future__ import annotations
