@@ -25,6 +25,7 @@ def test_slurm_selftest_runs_the_study_through_slurm():
         pytest.skip(f"selftest.sh: {reason[-1] if reason else out[-500:]}")
     assert res.returncode == 0, out[-6000:]
     (summary,) = [line for line in res.stdout.splitlines() if line.startswith("selftest: PASS")]
+    print(summary)  # shown with -rP / -s: the run's numbers and wall time
     done, total = map(int, re.search(r"(\d+)/(\d+) trials done", summary).groups())
     assert done == total == 14  # search_spaces/quickstart.yaml: 6 stage-1, 6 stage-2, 2 evaluators
     assert re.search(r"\b15 FINISHED runs on PostgreSQL", summary)  # 14 trials + the parent run
