@@ -206,6 +206,7 @@ def _raw_text(split: str) -> str:
 
 
 def test_missing_dataset_lists_every_place_and_how_to_get_it(tmp_path, monkeypatch):
+    (tmp_path / "env").mkdir()  # a root that does not exist is its own error (issue 14 §4)
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "env"))
     with pytest.raises(DataError) as err:
         load_ucr("Wafer")
@@ -339,3 +340,11 @@ def test_a_single_class_is_not_a_classification_dataset(tmp_path):
 def test_constant_train_cannot_be_z_scored(tmp_path):
     msg = _error(tmp_path, "Toy", "1\t0\t0\n2\t0\t0\n", "1\t0\t1\n")
     assert "Toy_TRAIN.tsv, line 1:" in msg and "std = 0" in msg
+
+
+def test_a_given_root_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    with pytest.raises(DataError, match=r"data root .*nope \(data.root\) does not exist"):
+        load_ucr("SonyAIBORobotSurface1", tmp_path / "nope")
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "gone"))
+    with pytest.raises(DataError, match=r"\$NCSWEEP_UCR_ROOT\) does not exist.*unset it"):
+        load_ucr("SonyAIBORobotSurface1")

@@ -81,7 +81,7 @@ def test_stage2_depends_on_its_stage1_and_evaluator():
         assert t.config["evaluator"] == ev.config["evaluator"]  # same recipe: the cache hits
 
 
-def test_keys_are_stable_across_processes_and_ignore_the_data_root():
+def test_keys_are_stable_across_processes_and_ignore_the_data_root(tmp_path):
     keys = [t.key for t in expand(parse_space(GOOD))]
     assert len(set(keys)) == len(keys)
     code = (
@@ -92,8 +92,8 @@ def test_keys_are_stable_across_processes_and_ignore_the_data_root():
         [sys.executable, "-c", code, json.dumps(GOOD)], capture_output=True, text=True, check=True
     )
     assert json.loads(other.stdout) == keys
-    moved = {**GOOD, "defaults": {"data": {"root": "/somewhere/else"}, "run": {"device": "cpu"}}}
-    # a dataset must exist under the root: bundled datasets are always searched too
+    moved = {**GOOD, "defaults": {"data": {"root": str(tmp_path)}, "run": {"device": "cpu"}}}
+    # the root must exist (issue 14 §4); the bundled datasets are always searched too
     assert [t.key for t in expand(parse_space(moved))] == keys
     changed = json.loads(json.dumps(GOOD))
     changed["stage1"]["config"]["optim"]["epochs"] = 3
@@ -172,6 +172,7 @@ def test_ssl_without_augmentation_is_an_error():
 def test_missing_datasets_warn_in_plan_and_stop_run(tmp_path, monkeypatch):
     from ncsweep.sweep.driver import StudyError, run_study
 
+    (tmp_path / "empty").mkdir()  # a root that exists but lacks the datasets
     monkeypatch.setenv("NCSWEEP_UCR_ROOT", str(tmp_path / "empty"))
     out = CliRunner().invoke(main, ["plan", str(SPACES / "zeta_ablation.yaml"), "--json"])
     assert out.exit_code == 0

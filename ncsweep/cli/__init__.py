@@ -22,7 +22,8 @@ _COMMANDS = {
 }
 
 _HELP = {
-    "train": "Train one stage (stage1 or stage2) on one device, without Ray or MLflow.",
+    "train": "Train one stage on one device, without Ray or MLflow: "
+    "`train stage1`, `train stage2`, `train evaluator` (the FCN that scores samples).",
     "sample": "Sample series from a trained stage-2 prior; writes .npy and a PNG.",
     "data": "Inspect, check and download UCR datasets.",
     "plan": "Expand a YAML search space and show the study without running it.",

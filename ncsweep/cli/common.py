@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,44 @@ def user_errors() -> Iterator[None]:
         yield
     except expected as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        if exc.errno not in _UNWRITABLE:
+            raise
+        raise click.ClickException(unwritable_message(exc)) from exc
+
+
+# errno values of a place the user cannot write (read-only mount, permissions, a file in the way)
+_UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.ENOSPC, errno.EEXIST}
+
+
+def unwritable_message(exc: OSError) -> str:
+    where = exc.filename or "the output folder"
+    return (
+        f"cannot write {where}: {exc.strerror or exc}. Choose a folder you can write "
+        "(--out / --storage), or fix its permissions; nothing was changed there."
+    )
+
+
+def check_device(name: str) -> None:
+    """``cuda``/``cuda:N`` on a machine where torch sees no such GPU: one line, before training
+    and, for a --device flag outside any config, a name that is no device at all."""
+    from ncsweep.config.base import device_problem
+
+    bad = device_problem(name)
+    if bad:
+        raise click.ClickException(f"--device: {bad}")
+    if not name.startswith("cuda"):
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(name.partition(":")[2] or 0)
+    if index >= count:
+        seen = f"{count} CUDA device(s)" if count else "no CUDA device"
+        raise click.ClickException(
+            f"--device {name}: torch sees {seen} on this machine (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda}); use --device cpu or --device auto"
+        )
 
 
 def progress_printer(total: int, keys: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
@@ -53,12 +92,26 @@ def print_final(metrics: dict[str, Any]) -> None:
 
 def config_from(cls: type, config_file: Path | None, changes: dict[str, Any]):
     """``cls`` built from its defaults ← the YAML ``config_file`` ← ``changes`` (command-line
-    flags); errors name the file, or "command line" when there is none."""
-    from ncsweep.config import deep_merge, from_dict, load_yaml
+    flags). Errors name the file when the file alone is at fault, else the command line: a bad
+    flag next to ``--config`` is not blamed on a good file."""
+    from ncsweep.config import ConfigError, deep_merge, from_dict, load_yaml
 
     base = load_yaml(config_file) if config_file else {}
-    return from_dict(cls, deep_merge(base, changes), config_source(config_file))
+    try:
+        return from_dict(cls, deep_merge(base, changes), "command line")
+    except ConfigError as exc:
+        if config_file is None:
+            raise
+        if set(exc.problems) <= set(_problems(cls, base)):
+            raise ConfigError(exc.problems, str(config_file)) from None
+        raise ConfigError(exc.problems, f"the command-line flags (over {config_file})") from None
 
 
-def config_source(config_file: Path | None) -> str:
-    return str(config_file) if config_file else "command line"
+def _problems(cls: type, data: dict[str, Any]) -> list[str]:
+    from ncsweep.config import ConfigError, from_dict
+
+    try:
+        from_dict(cls, data)
+    except ConfigError as exc:
+        return exc.problems
+    return []

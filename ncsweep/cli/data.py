@@ -25,9 +25,12 @@ def data() -> None:
 @click.option("--root", default=None, help=_ROOT_HELP)
 def list_datasets(root: str | None) -> None:
     """The 13 study datasets: shapes, and where each one is found."""
+    from ncsweep.cli.common import user_errors
     from ncsweep.data import REGISTRY, find_dataset_dir, resolve_roots
 
-    click.echo("Searched, in order: " + ", ".join(str(p) for p in resolve_roots(root)))
+    with user_errors():  # a --root that does not exist
+        roots = resolve_roots(root)
+    click.echo("Searched, in order: " + ", ".join(str(p) for p in roots))
     click.echo(f"{'dataset':<24}{'train':>7}{'test':>7}{'classes':>9}{'length':>8}  location")
     found = 0
     for name, info in REGISTRY.items():

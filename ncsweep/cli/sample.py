@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ncsweep.cli.common import user_errors
+from ncsweep.cli.common import check_device, user_errors
 
 
 @click.command("sample")
@@ -62,6 +62,7 @@ def sample(
         from ncsweep.train.sampling import generate
         from ncsweep.train.stage2 import load_stage2_model
 
+        check_device(device)
         dev = resolve_device(device)
         prior, stage1, cfg, meta = load_stage2_model(stage2_dir, dev)
         if class_id is not None and not 0 <= class_id < meta["n_classes"]:

@@ -7,20 +7,23 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import config_from, print_final, user_errors
+from ncsweep.cli.common import check_device, config_from, print_final, user_errors
 
 
 @click.command("evaluator")
 @click.option("--dataset", required=True, help="UCR dataset name, e.g. SonyAIBORobotSurface1.")
-@click.option("--epochs", type=int, help="Training epochs (study: 1000).")
-@click.option("--batch-size", type=int, help="Batch size (study: 256).")
-@click.option("--seed", type=int, help="Random seed.")
+@click.option("--epochs", type=int, help="Training epochs. [default: 1000, the study's]")
+@click.option("--batch-size", type=int, help="Batch size. [default: 256]")
+@click.option("--seed", type=int, help="Random seed. [default: 0]")
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Evaluator cache (else $NCSWEEP_CACHE/evaluators, else ~/.cache/ncsweep/evaluators).",
 )
-@click.option("--data-root", help="UCR archive root (else $NCSWEEP_UCR_ROOT, else bundled data).")
+@click.option(
+    "--data-root",
+    help="UCR archive root; must exist. [default: $NCSWEEP_UCR_ROOT, else the bundled data]",
+)
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N.")
 @click.option(
     "--config",
@@ -52,6 +55,7 @@ def evaluator(
         if "cache_dir" in changes:
             changes["cache_dir"] = str(changes["cache_dir"])
         cfg = config_from(EvaluatorConfig, config_file, changes)
+        check_device(device)
         ds = load_ucr(dataset, data_root)
         log = lambda line: click.echo(line, err=True)  # noqa: E731
         _, info = get_evaluator(ds, cfg, resolve_device(device), log=log)

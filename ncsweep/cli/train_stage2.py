@@ -7,7 +7,10 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import config_from, print_final, progress_printer, user_errors
+from ncsweep.cli.common import check_device, config_from, print_final, progress_printer, user_errors
+from ncsweep.config import Stage2Config
+
+_D = Stage2Config()  # the defaults --help shows
 
 # command-line flag → (section or None for top level, key) in Stage2Config
 _FLAGS = {
@@ -25,8 +28,6 @@ _FLAGS = {
 
 def build_stage2_config(config_file: Path | None, flags: dict[str, Any]):
     """Defaults ← YAML file (a Stage2Config mapping) ← explicit command-line flags."""
-    from ncsweep.config import Stage2Config
-
     changes: dict[str, Any] = {}
     for flag, (section, key) in _FLAGS.items():
         if flags.get(flag) is None:
@@ -45,12 +46,20 @@ def build_stage2_config(config_file: Path | None, flags: dict[str, Any]):
 @click.option(
     "--dataset", help="Expected dataset; an error if the stage-1 checkpoint holds another."
 )
-@click.option("--epochs", type=int, help="Prior training epochs (study: 1000).")
-@click.option("--batch-size", type=int, help="Batch size (study: 256).")
-@click.option("--seed", type=int, help="Random seed (same seed → same metrics on CPU).")
-@click.option("--checkpoint-every", type=int, help="Write OUT/checkpoint.pt every N epochs.")
-@click.option("--device", help="auto | cpu | cuda | cuda:N (auto: CUDA when available).")
-@click.option("--threads", type=int, help="torch CPU threads (0: torch's default).")
+@click.option(
+    "--epochs",
+    type=int,
+    help=f"Prior training epochs. [default: {_D.optim.epochs}, the study's; try 3 first]",
+)
+@click.option("--batch-size", type=int, help=f"Batch size. [default: {_D.optim.batch_size}]")
+@click.option("--seed", type=int, help=f"Random seed. [default: {_D.run.seed}]")
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    help=f"Write OUT/checkpoint.pt every N epochs. [default: {_D.run.checkpoint_every}]",
+)
+@click.option("--device", help=f"auto | cpu | cuda | cuda:N. [default: {_D.run.device}]")
+@click.option("--threads", type=int, help="torch CPU threads (0: torch's default). [default: 0]")
 @click.option(
     "--evaluator-cache",
     type=click.Path(path_type=Path),
@@ -70,15 +79,20 @@ def stage2(config_file: Path | None, out: Path, resume: bool, **flags: Any) -> N
     """Train the class-conditional MaskGIT prior on a frozen stage-1 tokenizer, then score
     samples with IS, FID and CAS (the FCN evaluator is trained once per dataset and cached).
 
+    Flags left out take the study's values (1000 prior epochs, a 1000-epoch FCN evaluator and
+    CAS classifier); examples/stage2_smoke.yaml shortens them for a CPU try.
+
     Progress goes to stderr; the final metrics are printed as one JSON object on the last
     line of stdout and written to OUT/metrics.json.
 
     \b
     Example (CPU smoke run):
-      ncsweep train stage2 --stage1 runs/s1 --epochs 3 --out runs/s2 --config smoke.yaml
+      ncsweep train stage2 --stage1 runs/s1 --epochs 3 --out runs/s2 \\
+          --config examples/stage2_smoke.yaml
     """
     with user_errors():
         cfg = build_stage2_config(config_file, flags)
+        check_device(cfg.run.device)
         from ncsweep.train.stage2 import run_stage2
 
         keys = ("train/prior_loss", "val/prior_loss", "val/token_acc", "fid", "is_mean", "cas")

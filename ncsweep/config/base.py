@@ -8,6 +8,7 @@ with an error that names the full dotted path (``stage1.ssl.zeta``) of every pro
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -128,10 +129,23 @@ def _build(cls: type[T], data: Mapping[str, Any], path: str, problems: list[str]
         return None  # type: ignore[return-value]
 
 
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def device_problem(value: Any) -> str | None:
+    """Why ``value`` is no device name torch and ncsweep accept, or None (``gpu0`` is refused
+    here, with the config, rather than by torch in the middle of a run)."""
+    if isinstance(value, str) and _DEVICE.fullmatch(value):
+        return None
+    return f"must be auto, cpu, cuda or cuda:N (N = 0, 1, ...), got {value!r}"
+
+
 def outside(value: Any, rule: str) -> str | None:
-    """Why ``value`` breaks ``rule`` (">0", ">=1", "[0,1)", ...), or None when it obeys it.
+    """Why ``value`` breaks ``rule`` (">0", ">=1", "[0,1)", "device"), or None when it obeys it.
 
     A config class lists its rules in a plain class attribute ``LIMITS`` {field: rule}."""
+    if rule == "device":
+        return device_problem(value)
     if rule.startswith(">"):
         op = ">=" if rule.startswith(">=") else ">"
         low = float(rule[len(op) :])

@@ -16,7 +16,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"file not found: {p}", str(p))
     try:
-        data = yaml.safe_load(p.read_text())
+        with p.open() as fh:  # a stream, not its text: yaml's marks then name the file
+            data = yaml.safe_load(fh)
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML syntax error: {exc}", str(p)) from exc
     if data is None:

@@ -172,6 +172,7 @@ class RunConfig:
         "eval_every": ">=0",
         "checkpoint_every": ">=0",
         "num_threads": ">=0",
+        "device": "device",
     }
     seed: int = 0
     eval_every: int = 50  # probe accuracy every N epochs (and always at the end)

@@ -28,6 +28,13 @@ def _labelled_roots(root: str | os.PathLike | None) -> list[tuple[Path, str]]:
         found.append((_absolute(root), "data.root"))
     elif env:
         found.append((_absolute(env), f"${ENV_VAR}"))
+    for path, source in found:
+        if not path.is_dir():  # a typo'd root must not fall through to the bundled copies
+            instead = "unset it" if source.startswith("$") else f"leave it out (then ${ENV_VAR})"
+            raise DataError(
+                f"data root {path} ({source}) does not exist or is not a folder: fix the path, "
+                f"or {instead} to use the bundled datasets"
+            )
     found.append((BUNDLED_ROOT, "bundled with ncsweep"))
     unique: dict[Path, str] = {}
     for path, source in found:
@@ -39,7 +46,8 @@ def resolve_roots(root: str | os.PathLike | None = None) -> list[Path]:
     """Folders searched for ``<Name>/<Name>_TRAIN.tsv[.gz]``, first match wins.
 
     ``root`` (the config key ``data.root``) if given, else ``$NCSWEEP_UCR_ROOT`` if set; then the
-    bundled folder, so that the bundled datasets are found whatever the root.
+    bundled folder, so that the bundled datasets are found whatever the root. A given root that
+    is no folder is a :class:`DataError` (issue 14: it was silently replaced by the bundled one).
     """
     return [path for path, _ in _labelled_roots(root)]
 
