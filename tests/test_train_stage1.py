@@ -92,3 +92,30 @@ def test_trial_figures(tmp_path):
     assert len(recon_ax.lines[0].get_xdata()) == 70
     tsne_ax = figs["latent_tsne"].axes[0]
     assert sum(len(c.get_offsets()) for c in tsne_ax.collections) == 100
+
+
+def test_validation_has_its_own_cadence(tmp_path):
+    """run.val_every (issue 15): validation on its cadence, every probe epoch and the last;
+    the history marks the epochs that carry it; no pass runs on the others."""
+    cfg = tiny_stage1(optim={"epochs": 5}, run={"eval_every": 4, "val_every": 3})
+    trainer = Stage1Trainer(cfg, tmp_path)
+    passes = []
+    validate = trainer.validate
+    trainer.validate = lambda: passes.append(trainer.epoch) or validate()
+    while not trainer.done:
+        trainer.train_epoch()
+    history = [json.loads(ln) for ln in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert passes == [3, 4, 5]  # val_every 3, probe at 4, the last epoch
+    assert [h["validated"] for h in history] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert ["val/recon" in h for h in history] == [False, False, True, True, True]
+    assert ["knn_acc" in h for h in history] == [False, False, False, True, True]
+    final = json.loads((tmp_path / "metrics.json").read_text())
+    assert final["val_recon"] == history[-1]["val/recon"]
+
+
+def test_default_validation_cadence_is_the_probe_cadence():
+    run = tiny_stage1(run={"eval_every": 50}).run
+    assert run.val_every is None
+    assert [k for k in range(1, 121) if run.validates(k, 120)] == [50, 100, 120]
+    assert run.validations(1000) == (20, 20)
+    assert tiny_stage1(run={"val_every": 1, "eval_every": 0}).run.validations(10) == (10, 1)

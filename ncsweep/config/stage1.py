@@ -179,6 +179,30 @@ class RunConfig:
     checkpoint_every: int = 50
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     num_threads: int = 0  # torch CPU threads; 0 = leave torch's default
+    # validation over the whole test split every N epochs; None = on probe epochs only (issue 15:
+    # on Mallat a pass costs 5-15 training epochs); always on probe epochs and the last one
+    val_every: int | None = late(None)
+
+    def __post_init__(self) -> None:
+        if self.val_every is not None and self.val_every < 0:
+            raise ValueError(f"run.val_every must be >= 0 or null, got {self.val_every}")
+
+    def probes(self, epoch: int, epochs: int) -> bool:
+        """Whether epoch ``epoch`` (1-based) of ``epochs`` runs the probes."""
+        return epoch >= epochs or _due(epoch, self.eval_every)
+
+    def validates(self, epoch: int, epochs: int) -> bool:
+        """Whether epoch ``epoch`` validates: its own cadence, every probe epoch, the last."""
+        return self.probes(epoch, epochs) or _due(epoch, self.val_every or 0)
+
+    def validations(self, epochs: int) -> tuple[int, int]:
+        """(validation passes, probe passes) of a whole run: what the plan prices."""
+        ks = range(1, epochs + 1)
+        return sum(self.validates(k, epochs) for k in ks), sum(self.probes(k, epochs) for k in ks)
+
+
+def _due(epoch: int, every: int) -> bool:
+    return every > 0 and epoch % every == 0
 
 
 @dataclass(frozen=True)

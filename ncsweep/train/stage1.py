@@ -18,6 +18,8 @@ from ncsweep.train.base import Trainer
 from ncsweep.train.common import CheckpointError, Report, load_checkpoint
 from ncsweep.train.common import shuffled_batches as _batches
 
+EVAL_ELEMENTS = 2**19  # series × length per validation/probe forward: 512 series at L = 1024
+
 
 class Stage1Trainer(Trainer):
     """One stage-1 run in ``out_dir``; resumes from ``out_dir/checkpoint.pt`` when present."""
@@ -51,9 +53,13 @@ class Stage1Trainer(Trainer):
         metrics: dict[str, float] = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
         metrics.update({f"train/{k}": v for k, v in sums.items()})
         self._test_features = None
-        metrics.update(self.validate())
-        every = self.cfg.run.eval_every
-        if self.done or (every > 0 and self.epoch % every == 0):
+        run, epochs = self.cfg.run, self.cfg.optim.epochs
+        # validation only where it is logged or a probe needs it (run.val_every, issue 15)
+        validated = run.validates(self.epoch, epochs)
+        metrics["validated"] = float(validated)  # the history's mark of a validation epoch
+        if validated:
+            metrics.update(self.validate())
+        if run.probes(self.epoch, epochs):
             metrics.update(self.probe())
         self._end_epoch(start, metrics)
         if self.done:
@@ -76,8 +82,15 @@ class Stage1Trainer(Trainer):
                 totals[k] = totals.get(k, 0.0) + v.detach().float()
         return {k: float(v) / len(batches) for k, v in totals.items()}
 
+    @property
+    def eval_batch(self) -> int:
+        """Series per inference pass: large (no activations kept for a backward), bounded by
+        EVAL_ELEMENTS samples so long series do not blow the memory."""
+        return max(self.cfg.optim.batch_size, min(4096, EVAL_ELEMENTS // self.data.length))
+
     def _eval_batches(self, x: torch.Tensor, fn) -> list[Any]:
-        return [fn(chunk) for chunk in x.split(max(self.cfg.optim.batch_size, 256))]
+        with torch.inference_mode():
+            return [fn(chunk) for chunk in x.split(self.eval_batch)]
 
     def validate(self) -> dict[str, float]:
         """Reconstruction error over the WHOLE test split and codebook usage (eval mode).
