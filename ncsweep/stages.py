@@ -11,6 +11,7 @@ only when a trial runs.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,9 +119,21 @@ class Stage:
             patch(config, trial, place)
         return config
 
+    def missing(self, metrics: Mapping[str, Any]) -> list[str]:
+        """The promised ``final_metrics`` that ``metrics`` lacks or holds as NaN/inf: a run with
+        any is not finished, whatever its epoch count says (issue 13 §1)."""
+        return [k for k in self.final_metrics if not _finite(metrics.get(k))]
+
     def trainer_class(self) -> type:
         module, _, name = self.trainer.partition(":")
         return getattr(importlib.import_module(module), name)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 _S1_METRICS = ("val_recon", "knn_acc", "svm_acc", "perplexity", "codebook_usage")

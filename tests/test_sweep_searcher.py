@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("ray.tune")
 
 from ray.tune.search import Searcher  # noqa: E402
 
+from ncsweep.stages import STAGES  # noqa: E402
 from ncsweep.study import expand, parse_space  # noqa: E402
 from ncsweep.sweep.ledger import Ledger  # noqa: E402
 from ncsweep.sweep.searcher import DependencySearcher  # noqa: E402
@@ -31,11 +34,18 @@ def _plan():
     return [t.to_dict() for t in expand(parse_space(SPACE))]
 
 
+def _promised(key: str) -> dict:
+    """Every metric the trial's stage promises, finite: what a finished trial leaves."""
+    from ncsweep.sweep.ledger import stage_of
+
+    return dict.fromkeys(STAGES[stage_of(key)].final_metrics, 0.5)
+
+
 def _finish(searcher: DependencySearcher, ledger: Ledger, trial_id: str, ok: bool = True):
     key = searcher.live[trial_id]
     if ok:
         (ledger.trial_dir(key)).mkdir(parents=True, exist_ok=True)
-        (ledger.trial_dir(key) / "metrics.json").write_text("{}")
+        (ledger.trial_dir(key) / "metrics.json").write_text(json.dumps(_promised(key)))
         ledger.mark_done(key)
     else:
         ledger.update(key, error="boom")

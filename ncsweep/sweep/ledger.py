@@ -8,6 +8,7 @@ leaves either the old or the new state. No Ray here: ``ncsweep status`` reads it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,11 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from ncsweep.fsutil import atomic_write_text
+from ncsweep.stages import STAGES
 
 STATE = "state.json"
 PLAN = "plan.json"
 STUDY = "study.yaml"
 STATES = ("pending", "running", "done", "failed", "skipped")
+# trials whose own directory cannot be written (issue 13 §2): their failure is kept here instead
+UNWRITABLE = "unwritable.json"
+CHECKPOINT = "checkpoint.pt"
+
+
+def stage_of(key: str) -> str | None:
+    """A trial key's stage, from its prefix (``s1-…`` → ``stage1``); None for a foreign key."""
+    prefix = key.split("-", 1)[0]
+    return next((s.name for s in STAGES.values() if s.key_prefix == prefix), None)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -41,7 +60,9 @@ class Ledger:
         return self.storage / "trials" / key
 
     def read(self, key: str) -> dict[str, Any]:
-        return read_json(self.trial_dir(key) / STATE) or {"state": "pending", "attempts": 0}
+        data = read_json(self.trial_dir(key) / STATE) or {"state": "pending", "attempts": 0}
+        stuck = self._unwritable().get(key)
+        return {**data, **stuck} if stuck else data
 
     def state(self, key: str) -> str:
         return self.read(key).get("state", "pending")
@@ -50,11 +71,88 @@ class Ledger:
         data = self.read(key)
         data.update(changes)
         atomic_write_text(self.trial_dir(key) / STATE, json.dumps(data, indent=2, default=str))
+        if key in self._unwritable():  # writable again: its own state.json speaks for it
+            self._set_unwritable(key, None)
         return data
 
     def is_done(self, key: str) -> bool:
-        """Done = state says so AND the results are there (a state without metrics is not done)."""
-        return self.state(key) == "done" and (self.trial_dir(key) / "metrics.json").is_file()
+        """Done = state says so AND every promised metric is there and finite (a kill in the
+        scoring window leaves NaN, issue 13 §1) AND the checkpoint has its recorded size."""
+        return self.incomplete(key) is None
+
+    def incomplete(self, key: str) -> str | None:
+        """Why a trial is not done (None when it is)."""
+        st = self.read(key)
+        if st.get("state") != "done":
+            return f"state {st.get('state', 'pending')}"
+        metrics = read_json(self.trial_dir(key) / "metrics.json")
+        if metrics is None:
+            return "no metrics.json"
+        stage = STAGES.get(stage_of(key) or "")
+        missing = stage.missing(metrics) if stage else []
+        if missing:
+            return "metrics missing or NaN: " + ", ".join(missing)
+        size = st.get("checkpoint_bytes")
+        ckpt = self.trial_dir(key) / CHECKPOINT
+        if size is not None and (not ckpt.is_file() or ckpt.stat().st_size != size):
+            return f"{ckpt} is not the checkpoint recorded when it finished (size differs)"
+        return None
+
+    # -- checkpoint content hashes (issue 13 §5) --------------------------------------------
+    def record_checkpoint(self, key: str) -> dict[str, Any]:
+        """Hash the finished trial's checkpoint into its state (a later stage relies on it)."""
+        ckpt = self.trial_dir(key) / CHECKPOINT
+        if not ckpt.is_file():
+            return self.read(key)
+        return self.update(
+            key, checkpoint_sha256=file_digest(ckpt), checkpoint_bytes=ckpt.stat().st_size
+        )
+
+    def verify_checkpoint(self, key: str) -> str | None:
+        """None when the checkpoint is the one recorded at the end of the trial, else why not."""
+        st, ckpt = self.read(key), self.trial_dir(key) / CHECKPOINT
+        want = st.get("checkpoint_sha256")
+        if want is None:
+            return None  # finished before hashes were recorded, or not checkpointed
+        if not ckpt.is_file():
+            return f"{ckpt} is missing"
+        if file_digest(ckpt) != want:
+            return f"{ckpt} changed since the trial finished (content hash differs)"
+        return None
+
+    def quarantine_checkpoint(self, key: str, why: str) -> None:
+        """Move a checkpoint that failed its hash aside (kept for a post-mortem, never loaded)."""
+        ckpt = self.trial_dir(key) / CHECKPOINT
+        if ckpt.is_file():
+            os.replace(ckpt, ckpt.with_name(CHECKPOINT + ".corrupt"))
+        note = f"{why}; set aside as {CHECKPOINT}.corrupt, the trial runs again"
+        print(f"ncsweep: trial {key}: {note}", flush=True)
+        self.safe_update(key, state="pending", error=None, checkpoint_note=note)
+
+    # -- trials whose directory cannot be written (issue 13 §2) -----------------------------
+    def _unwritable(self) -> dict[str, dict[str, Any]]:
+        return read_json(self.storage / UNWRITABLE) or {}
+
+    def _set_unwritable(self, key: str, record: dict[str, Any] | None) -> None:
+        data = self._unwritable()
+        if record is None:
+            data.pop(key, None)
+        else:
+            data[key] = record
+        atomic_write_text(self.storage / UNWRITABLE, json.dumps(data, indent=2, default=str))
+
+    def safe_update(self, key: str, **changes: Any) -> dict[str, Any]:
+        """``update``, but a trial directory that cannot be written keeps its state in
+        ``<storage>/unwritable.json`` (with the OS error) instead of stopping the study."""
+        try:
+            return self.update(key, **changes)
+        except OSError as exc:
+            record = {**changes, "storage_error": f"{type(exc).__name__}: {exc}"}
+            if changes.get("state") in ("failed", "skipped"):
+                why = changes.get("error") or ""
+                record["error"] = f"{why} (and its directory is unwritable: {exc})".lstrip()
+            self._set_unwritable(key, {k: v for k, v in record.items() if k != "end"})
+            return {**self.read(key), **record}
 
     def mark_running(self, key: str, node: str | None = None, **extra: Any) -> dict[str, Any]:
         """``node``: Ray's node id where known (several nodes may share one host name)."""
@@ -75,10 +173,10 @@ class Ledger:
         return self.update(key, state="done", end=time.time(), error=None)
 
     def mark_failed(self, key: str, error: str) -> dict[str, Any]:
-        return self.update(key, state="failed", end=time.time(), error=error)
+        return self.safe_update(key, state="failed", end=time.time(), error=error)
 
     def mark_skipped(self, key: str, reason: str) -> dict[str, Any]:
-        return self.update(key, state="skipped", end=None, error=reason)
+        return self.safe_update(key, state="skipped", end=None, error=reason)
 
     # -- the study as launched ------------------------------------------------------------
     def save_study(self, space_path: str | Path, plan: list[dict[str, Any]]) -> None:
@@ -100,8 +198,9 @@ class Ledger:
         out = []
         for t in self.plan():
             st = self.read(t["key"])
-            if st.get("state") == "done" and not self.is_done(t["key"]):
-                st["state"] = "running"  # metrics not written yet: it will be re-run
+            why = self.incomplete(t["key"]) if st.get("state") == "done" else None
+            if why:
+                st["state"], st["error"] = "running", why  # not finished: it will be re-run
             out.append(
                 {
                     "key": t["key"],
@@ -114,6 +213,7 @@ class Ledger:
                     "attempts": st.get("attempts", 0),
                     "error": st.get("error"),
                     "labels": t.get("labels", {}),
+                    "tracked": st.get("tracked"),  # False: finished but not in MLflow (sync)
                 }
             )
         return out

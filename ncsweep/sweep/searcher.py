@@ -74,12 +74,27 @@ class DependencySearcher(Searcher):
         self.sync_with_ledger()
 
     def sync_with_ledger(self) -> None:
-        """Done trials stay done; everything else (failed, skipped, stale running) runs again."""
+        """Done trials stay done; everything else (failed, skipped, stale running) runs again.
+        A storage error on one trial's directory fails that trial only (issue 13 §2)."""
         for key in self.trials:
             done = self.ledger.is_done(key)
             self.status[key] = "done" if done else "pending"
             if not done and self.ledger.state(key) != "pending":
-                self.ledger.update(key, state="pending", error=None)
+                self.ledger.safe_update(key, state="pending", error=None)
+        self._verify_needed_checkpoints()
+
+    def _verify_needed_checkpoints(self) -> None:
+        """A done trial whose checkpoint a pending trial will load must still hold the bytes it
+        finished with (content hash in its state.json, issue 13 §5); if not, it is set aside and
+        the trial runs again (from its previous checkpoint, or from the start)."""
+        for key, state in self.status.items():
+            waiting = any(self.status[d] == "pending" for d in self.dependents[key])
+            if state != "done" or not waiting:
+                continue
+            why = self.ledger.verify_checkpoint(key)
+            if why:
+                self.ledger.quarantine_checkpoint(key, why)
+                self.status[key] = "pending"
 
     # -- Tune's Searcher interface --------------------------------------------------------
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
@@ -100,8 +115,9 @@ class DependencySearcher(Searcher):
             self.status[key] = "done"
             return
         reason = self.ledger.read(key).get("error") or "trial failed (see Ray's error.txt)"
-        if not error:
-            reason = "trial ended without writing metrics.json"
+        if not error:  # ended without metrics: failed for good (bad data/config) or lost them
+            lost = "trial ended without writing metrics.json"
+            reason = (result or {}).get("ncsweep_error") or lost
         self.status[key] = "failed"
         self.errors[key] = reason
         self.ledger.mark_failed(key, reason)
@@ -124,7 +140,7 @@ class DependencySearcher(Searcher):
         Tune set up and then dropped may have marked a failed trial running.)"""
         for key, state in self.status.items():
             if state in ("failed", "skipped") and self.ledger.state(key) != state:
-                self.ledger.update(key, state=state, error=self.errors.get(key))
+                self.ledger.safe_update(key, state=state, error=self.errors.get(key))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per stage: how many trials are pending / running / done / failed / skipped."""

@@ -20,17 +20,28 @@ import ray
 import torch
 from ray import tune
 
+from ncsweep.config import ConfigError
+from ncsweep.data import DataError
 from ncsweep.stages import STAGES
 from ncsweep.study.expand import Trial
 from ncsweep.sweep.ledger import Ledger
 from ncsweep.sweep.stages import make_trainer
 from ncsweep.sweep.tracking_hook import TrialTracking
+from ncsweep.train.common import CheckpointError
 
 FAIL_ENV = "NCSWEEP_TEST_FAIL"
+# Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
+# and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
+WILL_FAIL_AGAIN = (ConfigError, DataError)
+FAILED_KEY = "ncsweep_error"  # in the last result of a trial that failed for good
 
 
 class InjectedFailure(RuntimeError):
     """Raised by the NCSWEEP_TEST_FAIL seam."""
+
+
+class IncompleteResults(RuntimeError):
+    """A trained trial whose scoring left a promised metric missing or NaN."""
 
 
 def trial_resources(config: dict[str, Any]) -> tune.PlacementGroupFactory:
@@ -78,13 +89,22 @@ class StudyTrainable(tune.Trainable):
         self.attempts = self.ledger.mark_running(self.key, node)["attempts"]
         stage = STAGES[self.stage]
         requested = self.cfg.run.device if stage.device_from_config else "auto"
+        self._check_dependencies()
         self.trainer = make_trainer(self.stage, self.cfg, self.out, _device(requested))
-        ckpt = self.out / "checkpoint.pt"
-        if ckpt.is_file() and stage.checkpointed:
-            self.trainer.load(ckpt)
-        self.ledger.update(self.key, resumed_from_epoch=self.trainer.epoch)
+        note = self.trainer.resume_latest() if stage.checkpointed else None
+        if note:  # a corrupt checkpoint: fell back to the one before, or started over (§5)
+            print(f"ncsweep: trial {self.key}: {note}", flush=True)
+        self.ledger.update(self.key, resumed_from_epoch=self.trainer.epoch, checkpoint_note=note)
         self._write_config(config["config"])
         self.tracking = TrialTracking.start(trial, config, self.trainer.epoch)
+
+    def _check_dependencies(self) -> None:
+        """The checkpoints this trial loads are the ones its dependencies finished with."""
+        for dep in self.trial.depends_on:
+            why = self.ledger.verify_checkpoint(dep)
+            if why:
+                self.ledger.quarantine_checkpoint(dep, why)
+                raise CheckpointError(f"dependency {dep}: {why}; `ncsweep resume` retrains it")
 
     def _write_config(self, cfg: dict[str, Any]) -> None:
         from ncsweep.train.common import write_config
@@ -99,8 +119,10 @@ class StudyTrainable(tune.Trainable):
             if self.trainer is None:
                 self._begin()
             metrics = self._train_some()
+        except WILL_FAIL_AGAIN as exc:
+            return self._fail_for_good(exc)
         except Exception as exc:
-            Ledger(storage).update(key, error=f"{type(exc).__name__}: {exc}")
+            Ledger(storage).safe_update(key, error=f"{type(exc).__name__}: {exc}")
             if getattr(self, "tracking", None) is not None:
                 self.tracking.end("FAILED")
             traceback.print_exc()
@@ -108,6 +130,14 @@ class StudyTrainable(tune.Trainable):
         if self.trainer.done:
             self._finish()
         return {**metrics, "epoch": self.trainer.epoch, "done": self.trainer.done}
+
+    def _fail_for_good(self, exc: Exception) -> dict[str, Any]:
+        reason = f"{type(exc).__name__}: {exc}"
+        Ledger(self.config_["storage"]).mark_failed(self.trial.key, reason)
+        if getattr(self, "tracking", None) is not None:
+            self.tracking.end("FAILED")
+        self.trainer = None
+        return {"done": True, FAILED_KEY: reason}
 
     def _train_some(self) -> dict[str, float]:
         metrics: dict[str, float] = {}
@@ -121,12 +151,18 @@ class StudyTrainable(tune.Trainable):
         return metrics
 
     def _finish(self) -> None:
-        from ncsweep.train.common import METRICS
+        from ncsweep.train.common import METRICS, missing_metrics
 
+        if not self.trainer.scored:  # trained, but killed inside the scoring window (§1)
+            self.trainer.score()
         final = self.trainer.final_metrics()
+        missing = missing_metrics(self.stage, final)
+        if missing:  # never "done" with a promised metric absent or NaN
+            raise IncompleteResults(f"trial {self.key} finished without {', '.join(missing)}")
         if not (self.out / METRICS).is_file():
             self.trainer.write_metrics()
         self.tracking.log_final(final, self.out, self.trainer)
+        self.ledger.record_checkpoint(self.key)  # the hash a later stage checks (§5)
         self.ledger.mark_done(self.key)
 
     def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:

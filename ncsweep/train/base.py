@@ -12,9 +12,13 @@ from ncsweep.config import to_dict
 from ncsweep.train.common import (
     CHECKPOINT,
     METRICS,
+    CorruptCheckpoint,
     Report,
     append_history,
     make_optimizer,
+    missing_metrics,
+    previous_checkpoint,
+    reset_history,
     resolve_device,
     restore_trainer,
     rng_state,
@@ -42,6 +46,9 @@ class Trainer:
       another config, the where-not-what keys of the stage registry aside.
     - ``final_metrics()``: the flat dict that ``metrics.json`` holds and MLflow logs at the end.
       ``write_metrics()`` is the one writer of ``metrics.json``.
+    - ``scored``: every metric the stage promises (``STAGES[stage].final_metrics``) is present
+      and finite; ``score(report)`` finishes a trained-but-unscored run (a kill inside stage 2's
+      evaluation window) and rewrites ``metrics.json``. A trial is done only once ``scored``.
     - ``figures()``: name → matplotlib figure for the finished run (never drawn in ``forward``);
       ``{}`` when the stage has none.
 
@@ -83,6 +90,15 @@ class Trainer:
 
     def figures(self) -> dict[str, Any]:
         return {}
+
+    @property
+    def scored(self) -> bool:
+        return self.done and not missing_metrics(self.stage, self.final_metrics())
+
+    def score(self, report: Report | None = None) -> dict[str, Any]:
+        """After the last epoch: whatever evaluation is still missing, then ``metrics.json``."""
+        self.after_training(report)
+        return self.write_metrics()
 
     def write_metrics(self) -> dict[str, Any]:
         final = self.final_metrics()
@@ -129,12 +145,35 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         restore_trainer(self, Path(path), to_dict(self.cfg))
 
+    def resume_latest(self) -> str | None:
+        """Resume from ``out_dir``'s newest readable checkpoint: ``checkpoint.pt``, else the one
+        it replaced; with neither readable, start over (issue 13 §5). A checkpoint that does not
+        load is set aside as ``*.corrupt``. Returns what happened when it was not the plain
+        case (the caller says so), else None. A config mismatch still refuses (no fallback)."""
+        latest = self.out_dir / CHECKPOINT
+        notes: list[str] = []
+        for path in (latest, previous_checkpoint(latest)):
+            if not path.is_file():
+                continue
+            try:
+                self.load(path)
+            except CorruptCheckpoint as exc:
+                path.replace(path.with_name(path.name + ".corrupt"))
+                notes.append(f"{exc} (set aside as {path.name}.corrupt)")
+                continue
+            if notes:
+                notes.append(f"resumed from {path.name} at epoch {self.epoch}")
+            return "; ".join(notes) or None
+        reset_history(self.out_dir)
+        if notes:
+            notes.append("no readable checkpoint left: starting over from epoch 0")
+        return "; ".join(notes) or None
+
     # -- the whole loop (CLI, Python shells) ------------------------------------------------
     def run(self, report: Report | None = None, resume: bool = True) -> dict[str, Any]:
         """Train (or finish) the run, reporting each epoch; return the final metrics."""
         train_to_end(self, report, resume)
-        self.after_training(report)
-        return self.write_metrics()
+        return self.score(report)
 
     def after_training(self, report: Report | None) -> None:
         """What a resumed run must still do after its last epoch (stage 2: its evaluation)."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,12 @@ def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> lis
 
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """Every RNG's state as plain data (ints, lists, tensors): it loads with weights_only=True."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
         "torch": torch.get_rng_state(),
         "generator": generator.get_state(),
     }
@@ -81,20 +85,60 @@ def rng_state(generator: torch.Generator) -> dict[str, Any]:
 
 
 def set_rng_state(state: Mapping[str, Any], generator: torch.Generator) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    random.setstate(_tuples(state["python"]))
+    np_state = state["numpy"]
+    if isinstance(np_state, Mapping):
+        keys = np.asarray(np_state["keys"], dtype=np.int64).astype(np.uint32)
+        np_state = (np_state["kind"], keys, np_state["pos"], np_state["has_gauss"],
+                    np_state["gauss"])
+    np.random.set_state(np_state)
     torch.set_rng_state(state["torch"])
     generator.set_state(state["generator"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _tuples(value: Any) -> Any:
+    # random.setstate wants tuples; a list here would come from a JSON-ish round trip
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+PREVIOUS = "checkpoint.prev.pt"  # the checkpoint before the latest: the fallback (issue 13 §5)
+
+
+def previous_checkpoint(path: Path) -> Path:
+    path = Path(path)
+    return path.with_name(PREVIOUS) if path.name == CHECKPOINT else path.with_suffix(".prev.pt")
+
+
 def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> Path:
-    return atomic_write_bytes(path, lambda fh: torch.save(dict(payload), fh))
+    """Atomic, keeping the checkpoint it replaces as ``checkpoint.prev.pt``: a checkpoint that
+    turns out truncated or corrupt later still has a predecessor to resume from."""
+    return atomic_write_bytes(
+        path, lambda fh: torch.save(dict(payload), fh), keep_previous=previous_checkpoint(path)
+    )
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable or not what the caller expected."""
+
+
+class CorruptCheckpoint(CheckpointError):
+    """The file is there but cannot be read back (truncated, overwritten, not a torch file)."""
+
+
+def _legacy_globals() -> list[Any]:
+    """What checkpoints before 14§7 pickled besides tensors: numpy's RNG state (arrays, dtypes).
+    Allow-listed for weights_only=True loading; nothing there can run code."""
+    core = getattr(np, "_core", None) or np.core
+    return [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype,
+            *(type(np.dtype(t)) for t in ("uint32", "float64", "int64", "float32"))]
+
+
+def torch_load(path: Path) -> Any:
+    """``torch.load`` with ``weights_only=True`` (a planted file cannot run code, issue 14 §7)."""
+    with torch.serialization.safe_globals(_legacy_globals()):
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def load_checkpoint(path: Path, expect_stage: str | None = None) -> dict[str, Any]:
@@ -104,16 +148,39 @@ def load_checkpoint(path: Path, expect_stage: str | None = None) -> dict[str, An
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # truncated / corrupt file: say which file
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable: {exc}") from exc
+        payload = torch_load(path)
+    except Exception as exc:  # truncated / corrupt / not a plain-data file: say which file
+        raise CorruptCheckpoint(f"checkpoint {path} is corrupt or unreadable: {exc}") from exc
     if not isinstance(payload, dict) or "config" not in payload or "stage" not in payload:
-        raise CheckpointError(f"{path} is not an ncsweep checkpoint (no config/stage)")
+        raise CorruptCheckpoint(f"{path} is not an ncsweep checkpoint (no config/stage)")
     if expect_stage and payload["stage"] != expect_stage:
         raise CheckpointError(
             f"{path} is a {payload['stage']!r} checkpoint, expected {expect_stage!r}"
         )
     return payload
+
+
+def relative_ref(target: str | Path, base: Path) -> str:
+    """A reference stored in a checkpoint: relative to the run directory ``base`` when both lie
+    in one storage tree, so a moved or copied storage still resolves it (issue 13 §5)."""
+    target, base = Path(target).resolve(), Path(base).resolve()
+    try:
+        return os.path.relpath(target, base)
+    except ValueError:  # another drive (Windows): keep it absolute
+        return str(target)
+
+
+def resolve_ref(ref: str | Path, base: Path) -> Path:
+    """The inverse of :func:`relative_ref` (an absolute ``ref`` of an older checkpoint as is)."""
+    ref = Path(ref)
+    return ref if ref.is_absolute() else (Path(base) / ref).resolve()
+
+
+def missing_metrics(stage: str, metrics: Mapping[str, Any]) -> list[str]:
+    """The metrics ``stage`` promises that ``metrics`` lacks or holds as NaN (issue 13 §1)."""
+    from ncsweep.stages import STAGES
+
+    return STAGES[stage].missing(metrics) if stage in STAGES else []
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:
@@ -147,17 +214,32 @@ def write_config(out_dir: Path, cfg_dict: Mapping[str, Any]) -> Path:
 RESUME_FREE = WHERE_NOT_WHAT
 
 
-def config_mismatch(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    """Dotted keys where a checkpoint's config dict differs from ``now`` (where-to-run keys aside)."""
+def config_mismatch(
+    saved: Mapping[str, Any], now: Mapping[str, Any], free: Collection[Any] = RESUME_FREE
+) -> list[str]:
+    """Dotted keys where a checkpoint's config dict differs from ``now`` (where-to-run keys and
+    the ``free`` sections aside)."""
     diffs = []
     for section, values in now.items():
+        if section in free:
+            continue
         for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
-            if (section, key) in RESUME_FREE:
+            if (section, key) in free:
                 continue
             old = saved.get(section, {}).get(key) if key else saved.get(section)
             if old != value:
-                diffs.append(f"{section}.{key}: checkpoint {old!r} vs config {value!r}")
+                name = f"{section}.{key}" if key else section
+                diffs.append(f"{name}: checkpoint {old!r} vs config {value!r}")
     return diffs
+
+
+def resume_free(stage: str) -> frozenset[Any]:
+    """What may differ on resume: the where-not-what keys, and the sections that stand for a
+    dependency (stage 2's ``stage1`` path: a moved storage changes it, the key does not)."""
+    from ncsweep.stages import STAGES
+
+    refs = STAGES[stage].reference if stage in STAGES else ()
+    return RESUME_FREE | frozenset(refs)
 
 
 def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +248,7 @@ def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> 
     Refuses a checkpoint trained with another config (a resumed run never mixes two studies).
     """
     payload = load_checkpoint(Path(path), expect_stage=trainer.stage)
-    diffs = config_mismatch(payload["config"], now_config)
+    diffs = config_mismatch(payload["config"], now_config, resume_free(trainer.stage))
     if diffs:
         raise CheckpointError(
             f"{path} was trained with another config; refusing to resume:\n  " + "\n  ".join(diffs)
@@ -181,14 +263,23 @@ def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> 
     return payload
 
 
+def reset_history(out_dir: Path) -> None:
+    """A run that starts over drops the lines of an attempt that never checkpointed (a worker
+    killed before its first checkpoint would otherwise leave a duplicate epoch, issue 13 §6)."""
+    (Path(out_dir) / HISTORY).unlink(missing_ok=True)
+
+
 def train_to_end(trainer: Any, report: Report | None, resume: bool) -> None:
-    """The loop both stages share: resume from ``out_dir/checkpoint.pt`` (or start clean),
-    record the config, train the remaining epochs, reporting each through ``report``."""
+    """The loop both stages share: resume from ``out_dir``'s newest readable checkpoint (or
+    start clean), record the config, train the remaining epochs, reporting each through
+    ``report``."""
     out = trainer.out_dir
-    if resume and (out / CHECKPOINT).is_file():
-        trainer.load(out / CHECKPOINT)
-    elif (out / HISTORY).exists():
-        (out / HISTORY).unlink()
+    if resume:
+        note = trainer.resume_latest()
+        if note:
+            print(f"ncsweep: {out}: {note}", flush=True)
+    else:
+        reset_history(out)
     write_config(out, to_dict(trainer.cfg))
     while not trainer.done:
         metrics = trainer.train_epoch()

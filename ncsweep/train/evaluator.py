@@ -107,7 +107,7 @@ def _read_entry(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        entry = torch.load(path, map_location="cpu", weights_only=False)
+        entry = torch.load(path, map_location="cpu", weights_only=True)  # plain data (14§7)
         return entry if isinstance(entry, dict) and "state_dict" in entry else None
     except Exception:
         return None
@@ -122,9 +122,12 @@ def _train_entry(ds: Any, cfg: EvaluatorConfig, device, log) -> dict[str, Any]:
             log(f"evaluator {ds.name}: epoch {epoch}/{cfg.epochs} loss {loss:.4f}")
 
     model = fit_fcn(ds.x_train, ds.y_train, ds.n_classes, cfg, device=device, progress=progress)
+    feats, probs = predict(model, ds.x_test)  # once: every stage-2 trial's FID needs them
     return {
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-        "test_acc": accuracy(model, ds.x_test, ds.y_test),
+        "test_acc": float((probs.argmax(1) == np.asarray(ds.y_test)).mean()),
+        # the real side of FID, as a tensor (the entry loads with weights_only=True)
+        "test_features": torch.from_numpy(feats),
         "config": to_dict(cfg),
         "dataset": ds.name,
         "n_classes": ds.n_classes,
@@ -142,7 +145,8 @@ def get_evaluator(
     """The cached FCN for ``ds`` (a ``UCRDataset``), training it first if no process has.
 
     Returns (model in eval mode on ``device``, info) with info keys ``test_acc``, ``path``,
-    ``trained`` (True when this call trained it), ``seconds``.
+    ``trained`` (True when this call trained it), ``seconds``, ``test_features`` (N_test, 128)
+    float64: the real side of FID, computed once when the entry was trained.
     """
     folder = cache_dir(cfg)
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,4 +162,7 @@ def get_evaluator(
     model.load_state_dict(entry["state_dict"])
     info = {"test_acc": entry["test_acc"], "path": str(path), "trained": trained}
     info["seconds"] = entry["seconds"]
-    return model.to(device).eval(), info
+    model = model.to(device).eval()
+    feats = entry.get("test_features")  # entries written before issue 15 lack them
+    info["test_features"] = feats.numpy() if feats is not None else predict(model, ds.x_test)[0]
+    return model, info

@@ -19,10 +19,19 @@ from ncsweep.config import ConfigError, Stage2Config, from_dict
 from ncsweep.models.maskgit import MaskGIT
 from ncsweep.models.masking import random_mask
 from ncsweep.train.base import Trainer
-from ncsweep.train.common import CheckpointError, Report, load_checkpoint
+from ncsweep.train.common import (
+    CheckpointError,
+    Report,
+    load_checkpoint,
+    relative_ref,
+    resolve_ref,
+)
 from ncsweep.train.stage1 import load_stage1_model
 from ncsweep.train.tokens import TokenSource
 
+# test sequences per validation forward; the masks are drawn per batch, so changing it changes
+# which positions are scored (kept at its first value: comparable with earlier runs)
+VAL_BATCH = 512
 EVAL_SEED_OFFSET = 7919  # evaluation RNG apart from the training RNG: same samples on resume
 
 
@@ -89,7 +98,11 @@ class Stage2Trainer(Trainer):
         loss, acc = self._fit_one_epoch()
         self.epoch += 1
         metrics = {"epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0]}
-        metrics.update({"train/prior_loss": loss, "train/token_acc": acc, **self.validate()})
+        metrics.update({"train/prior_loss": loss, "train/token_acc": acc})
+        validated = self.cfg.run.validates(self.epoch, self.cfg.optim.epochs)  # issue 15
+        metrics["validated"] = float(validated)
+        if validated:
+            metrics.update(self.validate())
         self._end_epoch(start, metrics)
         if self.done:
             metrics.update(self.finish())
@@ -117,13 +130,14 @@ class Stage2Trainer(Trainer):
         n_tokens = self.model.n_tokens
         return random_mask(batch, n_tokens, self.model.schedule, generator).to(self.device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def validate(self) -> dict[str, float]:
         """Masked-token loss and accuracy on the test split, same masks every epoch (eval mode)."""
         self.model.eval()
         gen = torch.Generator().manual_seed(self.cfg.run.seed + 1)
         loss_sum = hits = count = 0.0
-        for tokens, labels in zip(self.tok_test.split(512), self.y_test.split(512), strict=True):
+        bs = VAL_BATCH
+        for tokens, labels in zip(self.tok_test.split(bs), self.y_test.split(bs), strict=True):
             mask = self._mask(len(tokens), gen)
             logits = self.model(tokens, labels, mask)[mask]  # (M, K)
             target = tokens[mask]
@@ -140,8 +154,9 @@ class Stage2Trainer(Trainer):
         start = time.perf_counter()
         evaluator, info = get_evaluator(self.data, self.cfg.evaluator, self.device, self.log)
         gen = torch.Generator().manual_seed(self.cfg.run.seed + EVAL_SEED_OFFSET)
-        scores = evaluate_generation(
-            self.model, self.stage1, self.data, evaluator, self.cfg, gen, self.log
+        scores = evaluate_generation(  # the test split's FID features come from the cache
+            self.model, self.stage1, self.data, evaluator, self.cfg, gen, self.log,
+            real_features=info["test_features"],
         )
         scores["evaluator_acc"] = info["test_acc"]
         scores["seconds_eval"] = time.perf_counter() - start
@@ -197,7 +212,8 @@ class Stage2Trainer(Trainer):
     # -- checkpoints ------------------------------------------------------------------------
     def checkpoint_refs(self) -> dict[str, Any]:
         return {
-            "stage1": str(Path(self.cfg.stage1).resolve()),  # the explicit reference (STYLE)
+            # the explicit reference (STYLE), relative to this run dir: storage may move (§5)
+            "stage1": relative_ref(self.cfg.stage1, self.out_dir),
             "stage1_dataset": self.meta["dataset"],
             "data": dict(self.meta),
         }
@@ -227,7 +243,8 @@ def load_stage2_model(path: str | Path, device: str | torch.device = "cpu"):
     The stage-1 model comes from the path recorded in the checkpoint (explicit reference)."""
     payload = load_checkpoint(Path(path), expect_stage="stage2")
     cfg = from_dict(Stage2Config, payload["config"], source=str(path))
-    stage1, s1_cfg, meta = load_stage1_model(payload["stage1"], device)
+    ref = resolve_ref(payload["stage1"], Path(path) if Path(path).is_dir() else Path(path).parent)
+    stage1, s1_cfg, meta = load_stage1_model(ref, device)
     if meta["dataset"] != payload["stage1_dataset"]:
         raise CheckpointError(
             f"{payload['stage1']} now holds a {meta['dataset']!r} model; "
@@ -236,5 +253,5 @@ def load_stage2_model(path: str | Path, device: str | torch.device = "cpu"):
     codebook = stage1.vq.codebook.detach().cpu()
     prior = MaskGIT(cfg.prior, codebook, stage1.tokens_per_series, meta["n_classes"])
     prior.load_state_dict(payload["model"])
-    meta = {**meta, "stage1": payload["stage1"], "data_root": s1_cfg.data.root}
+    meta = {**meta, "stage1": str(ref), "data_root": s1_cfg.data.root}
     return prior.to(device).eval(), stage1, cfg, meta
