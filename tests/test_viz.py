@@ -10,6 +10,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from synthetic_study import arrays, history, runs_frame
 
@@ -63,14 +64,14 @@ def test_per_trial_figures(tmp_path):
 def test_study_figures_all_present(tmp_path):
     def small(ids, stage):  # t-SNE's cost grows with N²: few series, samples of one dataset
         ids = ids if stage == "stage1" else [i for i in ids if "ECG200" in i]
-        return arrays(ids, stage, n=20)
+        return arrays(ids, stage, n=12)
 
     paths, notes = make_figures(_runs(), tmp_path, history, small)
     names = {p.name for p in paths}
     for stem in ["bars_val_recon", "bars_knn_acc", "bars_fid", "bars_is", "knn_vs_ssl_loss",
                  "knn_vs_is", "knn_vs_fid", "curves_val_recon", "curves_train_ssl",
                  "curves_val_prior_loss", "stage1_cost", "pca_latents_Wafer",
-                 "pca_samples_FordA", "tsne_samples_ECG200"]:  # fmt: skip
+                 "pca_samples_ECG200", "tsne_samples_ECG200"]:  # fmt: skip
         assert {f"{stem}.png", f"{stem}.pdf"} <= names, stem
     assert "index.json" in names
     assert notes == ["figure zeta_ablation: skipped (fewer than two ζ values)."]
@@ -130,8 +131,8 @@ def test_titles_and_legends_do_not_overlap(n_datasets):
             V.knn_vs_ssl_loss(s1[s1["ssl"] != "none"]), V.method_bars(s1, "knn_acc", "KNN"),
             V.stage1_cost(s1)]  # fmt: skip
     for fig in figs:
+        r = FigureCanvasAgg(fig).get_renderer()
         _drawn(fig)
-        r = fig.canvas.get_renderer()
         title = fig.get_suptitle() and fig._suptitle.get_window_extent(r)
         legend = fig.legends[0].get_window_extent(r)
         whole = fig.bbox
@@ -144,7 +145,8 @@ def test_titles_and_legends_do_not_overlap(n_datasets):
 def test_stage1_cost_shows_time_and_size():
     s1 = prepare(_runs()).query("stage == 'stage1'")
     fig = V.stage1_cost(s1)
-    assert [ax.get_ylabel().split(" (")[0] for ax in fig.axes] == ["training time (s)", "parameters"]
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels[0].startswith("training time (s)") and labels[1].startswith("parameters")
 
 
 @pytest.mark.parametrize("log", [False, True])

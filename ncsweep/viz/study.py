@@ -61,7 +61,7 @@ def method_bars(runs: pd.DataFrame, metric: str, label: str, log: bool = False) 
     _grouped(ax, stats, datasets, methods, log)
     ax.set_ylabel(label + (" (log scale)" if log else ""))
     fig.suptitle(f"Mean {label} per method (± std over seeds)")
-    fig.legend(fontsize=7, ncol=min(len(methods), 7), loc="outside lower center")
+    _legend_below(fig, ax)
     return fig
 
 
@@ -79,8 +79,7 @@ def stage1_cost(runs: pd.DataFrame) -> Figure:
         _grouped(ax, stats, datasets, methods, log)
         ax.set_ylabel(label + (" (log scale)" if log else ""), fontsize=8)
     fig.suptitle("Stage 1: training time and model size (mean over seeds)")
-    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, ncol=min(len(methods), 7),
-               loc="outside lower center")  # fmt: skip
+    _legend_below(fig, axes[0])
     return fig
 
 
@@ -110,38 +109,56 @@ def knn_vs_ssl_loss(runs: pd.DataFrame, loss_col: str = "metric.train/ssl") -> F
 
 def _legend_below(fig: Figure, ax) -> None:
     """Under the panels, so neither a panel nor the title is covered (issue 14 §6)."""
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, ncol=min(len(labels), 7), loc="outside lower center")
+    seen: dict = {}  # every panel's entries, once each: the first panel may lack a method
+    for a in [ax, *fig.axes]:
+        for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    labels = order_methods(seen)  # the study's method order; other entries (a fit) after
+    width = fig.get_figwidth() / max(len(lab) for lab in labels) * 10  # ~entries per row
+    fig.legend([seen[lab] for lab in labels], labels, fontsize=7, loc="outside lower center",
+               ncol=max(1, min(len(labels), 8, int(width))))  # fmt: skip
 
 
 def knn_vs_generation(
     pairs: pd.DataFrame, gen_metric: str, label: str, log: bool = False
 ) -> Figure:
-    """Scatter of stage-1 KNN accuracy (x) vs a stage-2 metric (y), one point per stage-2 run,
-    with the least-squares line and Pearson r. ``log`` as in :func:`method_bars`."""
+    """Stage-1 KNN accuracy (x) vs a stage-2 metric (y), one point per stage-2 run, one panel per
+    dataset with its own least-squares line and Pearson r: pooled over datasets, the datasets'
+    different FID levels would make the line (issue 14 §6). ``log`` as in :func:`method_bars`."""
     df = pairs.dropna(subset=["knn_acc", gen_metric])
-    log = log and wants_log(df[gen_metric])
-    fig = new_figure(5.5, 4.0)
-    ax = fig.subplots()
-    _scatter_methods(ax, df, "knn_acc", gen_metric)
-    if len(df) >= 2 and df["knn_acc"].nunique() > 1 and df[gen_metric].nunique() > 1:
-        # on a log axis fit log10(y), so the drawn line is straight where it is read
-        y = np.log10(df[gen_metric]) if log else df[gen_metric]
-        slope, intercept = np.polyfit(df["knn_acc"], y, 1)
-        xs = np.linspace(df["knn_acc"].min(), df["knn_acc"].max(), 50)
-        r = np.corrcoef(df["knn_acc"], y)[0, 1]
-        fit = 10 ** (slope * xs + intercept) if log else slope * xs + intercept
-        what = f"log {label}" if log else label
-        ax.plot(xs, fit, color="black", lw=1.2, label=f"least squares on {what} (r = {r:.2f})")
-    if log:
-        ax.set_yscale("log")
-    plain_numbers(ax)
-    ax.set_xlabel("KNN accuracy (stage 1)")
-    ax.set_ylabel(label + (" (log scale)" if log else ""))
-    ax.set_title(f"KNN accuracy vs {label}")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    ax.grid(alpha=0.3)
+    df = df if "dataset" in df else df.assign(dataset="all runs")
+    datasets = order_datasets(df["dataset"].unique())
+    rows, cols = grid_shape(len(datasets))
+    fig = new_figure(3.6 * cols + 0.6, 3.0 * rows + 0.8)
+    axes = panel_grid(fig, len(datasets))
+    for ax, ds in zip(axes, datasets, strict=True):
+        d = df[df["dataset"] == ds]
+        panel_log = log and wants_log(d[gen_metric])
+        _scatter_methods(ax, d, "knn_acc", gen_metric)
+        r = _least_squares(ax, d["knn_acc"], d[gen_metric], panel_log, label)
+        if panel_log:
+            ax.set_yscale("log")
+        plain_numbers(ax)
+        ax.set_title(ds + ("" if r is None else f" (r = {r:.2f})"), fontsize=9)
+        ax.set_xlabel("KNN accuracy (stage 1)", fontsize=8)
+        ax.set_ylabel(label + (" (log scale)" if panel_log else ""), fontsize=8)
+        ax.grid(alpha=0.3)
+    _legend_below(fig, axes[0])
+    fig.suptitle(f"KNN accuracy vs {label}, one point per run")
     return fig
+
+
+def _least_squares(ax, x: pd.Series, y: pd.Series, log: bool, label: str) -> float | None:
+    """Draw the fitted line (of log10 y on a log axis, so it is straight where it is read)."""
+    if len(x) < 2 or x.nunique() < 2 or y.nunique() < 2:
+        return None
+    t = np.log10(y) if log else y
+    slope, intercept = np.polyfit(x, t, 1)
+    xs = np.linspace(x.min(), x.max(), 50)
+    fit = 10 ** (slope * xs + intercept) if log else slope * xs + intercept
+    what = f"log {label}" if log else label
+    ax.plot(xs, fit, color="black", lw=1.0, label=f"least squares on {what}")
+    return float(np.corrcoef(x, t)[0, 1])
 
 
 def validation_curves(history: pd.DataFrame, key: str, label: str, title: str | None = None) -> Figure:
