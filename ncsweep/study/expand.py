@@ -203,7 +203,8 @@ def _stage2(space: SearchSpace, s1: TrialSpec, ev: TrialSpec, problems: list[str
 def expand(space: SearchSpace) -> list[TrialSpec]:
     """Every trial of the study: evaluators, then stage 1, then stage 2 (a topological order)."""
     problems: list[str] = []
-    stage1 = _stage1(space, problems)
+    # an adaptive search's stage-1 trials (and their stage 2) are made during the run
+    stage1 = [] if space.search else _stage1(space, problems)
     trials: list[TrialSpec] = []
     if space.stage2 is not None:
         evaluators = _evaluators(space, problems)
@@ -211,7 +212,7 @@ def expand(space: SearchSpace) -> list[TrialSpec]:
         trials += [_stage2(space, s1, evaluators[s1.labels["dataset"]], problems) for s1 in stage1]
     else:
         trials += stage1
-    if not stage1 and not problems:
+    if not stage1 and not problems and not space.search:
         problems.append("stage1.grid: empty grid (expands to no trials)")
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)), space.source)

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from ncsweep.stages import STAGES
+from ncsweep.study import adaptive
 from ncsweep.study.expand import TrialSpec
 from ncsweep.study.space import SearchSpace
 from ncsweep.study.timings import Timings, epoch_seconds, ssl_kind
@@ -150,6 +151,7 @@ def summarize(
         "timings": _timings_info(timings),
         "reference": REFERENCE,
         "missing_datasets": missing_datasets(space, trials),
+        "search": adaptive.budget(space),  # an adaptive ζ search: its budget, not a grid
     }
     if gpus:
         out["gpus"] = gpus
@@ -208,8 +210,11 @@ def render(plan: dict[str, Any]) -> str:
         lines.append(
             f"    {d:<24} {c.get('stage1', 0):>4} {c.get('stage2', 0):>4} {c.get('evaluator', 0):>3}"
         )
-    lines.append("  stage-1 trials per variant:")
-    lines += [f"    {v:<28} {n}" for v, n in plan["per_variant"].items()]
+    if plan.get("search"):
+        lines += adaptive.render_budget(plan)
+    else:
+        lines.append("  stage-1 trials per variant:")
+        lines += [f"    {v:<28} {n}" for v, n in plan["per_variant"].items()]
     edges = plan["edges"]
     lines.append(f"  dependency edges: {edges['count']}")
     lines += [f"    {e}" for e in edges["first"]]

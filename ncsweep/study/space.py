@@ -17,6 +17,7 @@ Format (see ``search_spaces/``)::
           - {ssl: [barlowtwins, vibcreg], augmentation: [warp, slice, gauss], zeta: [0.2]}
           # a sub-grid may also carry ``config:``, Stage1Config overrides for its trials only
     stage2: {config: {...}, resources: {gpu: 1}}   # null or absent: no stage 2 (ζ ablation)
+    # stage1.search: an adaptive ζ search instead of a ζ grid (format: study/adaptive.py)
 
 Every problem in a file is collected and raised as ONE :class:`ConfigError` naming the file and
 the dotted key, before anything starts.
@@ -58,6 +59,7 @@ class SearchSpace:
     variants: tuple[dict[str, Any], ...]  # expanded: each {ssl, augmentation, zeta, config}
     source: str = "<dict>"
     raw: dict[str, Any] = field(default_factory=dict)
+    search: Any = None  # an adaptive ζ search (study/adaptive.py SearchSpec) instead of a ζ grid
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -105,7 +107,7 @@ def _stage(raw: Any, name: str, problems: list[str]) -> StageSpec:
     if not isinstance(raw, Mapping):
         problems.append(f"{name}: expected a mapping, got {raw!r}")
         return StageSpec()
-    allowed = STAGE_KEYS | ({"grid"} if STAGES[name].grid else set())
+    allowed = STAGE_KEYS | ({"grid", "search"} if STAGES[name].grid else set())
     for key in sorted(set(raw) - allowed):
         problems.append(f"{name}.{key}: unknown key (known keys: {', '.join(sorted(allowed))})")
     config = raw.get("config") or {}
@@ -233,6 +235,7 @@ def parse_space(raw: Mapping[str, Any], source: str = "<dict>") -> SearchSpace:
     )
     root = (stage1.config.get("data") or {}).get("root", root)
     _check_names(variants, datasets, root, problems)
+    search = _search(s1, stage1, variants, problems)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)), source)
     return SearchSpace(
@@ -246,7 +249,18 @@ def parse_space(raw: Mapping[str, Any], source: str = "<dict>") -> SearchSpace:
         variants=tuple(variants),
         source=source,
         raw=dict(raw),
+        search=search,
     )
+
+
+def _search(s1: Mapping[str, Any], stage1: StageSpec, variants: list, problems: list[str]):
+    """``stage1.search``: the adaptive ζ search (issue 17 §2), parsed in study/adaptive.py."""
+    if s1.get("search") is None:
+        return None
+    from ncsweep.study.adaptive import check_variants, parse_search
+
+    check_variants(variants, problems)
+    return parse_search(s1["search"], stage1.config, stage1.epochs_per_step, problems)
 
 
 def load_space(path: str | Path) -> SearchSpace:

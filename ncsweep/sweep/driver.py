@@ -83,7 +83,7 @@ def _init_ray(opts: RunOptions) -> bool:
     return True
 
 
-def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str]):
+def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str], scheduler=None):
     from ray import tune
 
     from ncsweep.sweep.progress import ProgressCallback
@@ -99,6 +99,7 @@ def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str]):
     )
     tune_config = tune.TuneConfig(
         search_alg=searcher,
+        scheduler=scheduler,  # None: Tune's FIFO; an adaptive search: per-group ASHA
         num_samples=-1,
         reuse_actors=opts.reuse_actors,
         max_concurrent_trials=opts.max_concurrent,
@@ -136,11 +137,12 @@ def run_study(
         raise StudyError("datasets missing from the data root, not starting:\n" + "\n".join(lines))
     ledger = Ledger(storage)
     wait_for_other_driver(ledger.storage, stream)  # two live drivers would run trials twice
-    ledger.save_study(space_path, [t.to_dict() for t in trials])
-    from ncsweep.sweep.searcher import DependencySearcher
+    from ncsweep.sweep.adaptive import all_done, make_search, searched_trials
 
-    probe = DependencySearcher(trials, ledger, lambda t: {})
-    if all(s == "done" for s in probe.status.values()):
+    trials = searched_trials(space, trials, ledger)  # an adaptive search: those it made so far
+    ledger.save_study(space_path, [t.to_dict() for t in trials])
+    probe, _ = make_search(space, trials, ledger, lambda t: {})
+    if all_done(probe):
         print(f"study {space.name}: all {len(trials)} trials already done", file=stream)
         return probe.counts()
     from ncsweep.sweep.heartbeat import Heartbeat
@@ -182,16 +184,16 @@ def wait_for_other_driver(storage: Path, stream: IO[str], wait_s: float | None =
 
 
 def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, stream):
-    from ncsweep.sweep.searcher import DependencySearcher
+    from ncsweep.sweep.adaptive import make_search
     from ncsweep.sweep.tracking_hook import start_study_tracking
 
     uri = opts.tracking_uri
     if uri is None:
         uri = f"sqlite:///{ledger.storage / 'mlflow.db'}"
     tracking = start_study_tracking(uri or None, space.name, ledger.storage, space.raw, trials)
-    searcher = DependencySearcher(trials, ledger, _config_maker(ledger, tracking))
+    searcher, scheduler = make_search(space, trials, ledger, _config_maker(ledger, tracking))
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(_pending_slots(opts)))
-    _tuner(searcher, ledger, opts, stream).fit()
+    _tuner(searcher, ledger, opts, stream, scheduler).fit()
     searcher.reconcile()
     counts = searcher.counts()
     if tracking:
