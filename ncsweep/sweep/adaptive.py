@@ -101,8 +101,12 @@ class SearchingSearcher(DependencySearcher):
                 self._warm_start(t)
 
     def _optuna(self, group: str) -> OptunaSearch:
-        import optuna
-
+        try:
+            import optuna
+        except ImportError as exc:
+            raise RuntimeError(
+                f"{self.space.source}: stage1.search needs optuna (pip install 'ncsweep[search]')"
+            ) from exc
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per study created
         s = self.spec
         sampler = optuna.samplers.TPESampler(
