@@ -137,3 +137,21 @@ def test_train_evaluator_cli_trains_then_hits_the_cache(tmp_path):
     assert again["test_acc"] == made["test_acc"]
     bad = CliRunner().invoke(main, ["train", "evaluator", "--dataset", "NoSuchSet"])
     assert bad.exit_code != 0 and "NoSuchSet" in bad.output
+
+
+def test_the_cache_holds_the_real_features_fid_needs(ds, tmp_path, monkeypatch):
+    """Issue 15: the test split's FCN features are computed once, when the entry is trained;
+    a trial that reuses the entry gets them without another pass over the test split."""
+    from ncsweep.train import evaluator as ev
+    from ncsweep.train.evaluator import predict
+
+    cfg = tiny(tmp_path)
+    model, first = get_evaluator(ds, cfg)
+    want = predict(model, ds.x_test)[0]
+    assert first["test_features"].shape == (len(ds.x_test), 128)
+    np.testing.assert_allclose(first["test_features"], want, rtol=1e-5, atol=1e-6)
+    passes = []
+    monkeypatch.setattr(ev, "predict", lambda *a, **k: passes.append(1) or predict(*a, **k))
+    _, again = get_evaluator(ds, cfg)
+    assert not again["trained"] and passes == []  # no pass over the test split
+    np.testing.assert_array_equal(again["test_features"], first["test_features"])

@@ -73,7 +73,10 @@ def test_cli_train_then_sample(stage1_dir, cache, tmp_path):
     assert json.loads((out / "metrics.json").read_text()) == pytest.approx(final)
     history = [json.loads(ln) for ln in (out / "history.jsonl").read_text().splitlines()]
     assert [h["epoch"] for h in history] == [1, 2]
-    assert {"train/prior_loss", "val/prior_loss", "val/token_acc"} <= set(history[0])
+    # validation on probe epochs and the last only (run.val_every unset, eval_every 50)
+    assert [h["validated"] for h in history] == [0.0, 1.0]
+    assert "val/prior_loss" not in history[0] and "train/prior_loss" in history[0]
+    assert {"train/prior_loss", "val/prior_loss", "val/token_acc"} <= set(history[1])
     ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
     assert ckpt["stage1"] == str(stage1_dir.resolve())
     assert ckpt["stage1_dataset"] == "SonyAIBORobotSurface1"
@@ -99,7 +102,7 @@ def test_cli_train_then_sample(stage1_dir, cache, tmp_path):
 
 
 def test_resume_equals_uninterrupted(stage1_dir, cache, tmp_path):
-    cfg = tiny_stage2(stage1_dir, cache, optim={"epochs": 3})
+    cfg = tiny_stage2(stage1_dir, cache, optim={"epochs": 3}, run={"val_every": 1})
     straight = Stage2Trainer(cfg, tmp_path / "a")
     full = [straight.train_epoch() for _ in range(2)]
 
