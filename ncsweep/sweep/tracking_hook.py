@@ -31,10 +31,23 @@ def start_study_tracking(
     tracking = _tracking_module() if uri else None
     if tracking is None:
         return None
-    tracker = tracking.StudyTracker(uri, study, storage)
     slim = [{"key": t.key, "stage": t.stage, "labels": t.labels} for t in trials]
+    try:
+        tracking.check_sqlite(uri, storage)
+    except ValueError as exc:  # a corrupt store: run untracked, sync later (issue 13 §4)
+        warnings.warn(f"{exc} Running untracked.", stacklevel=2)
+        return {"uri": uri, "study": study, "parent_run_id": "", "reachable": False}
+    # the store is checked ONCE per driver (issue 13 §3): when it does not answer, trials run
+    # untracked at once instead of each waiting out retries on open and close
+    tracker = tracking.StudyTracker(uri, study, storage)
     parent = tracker.start(space, plan=slim)
-    return {"uri": uri, "study": study, "parent_run_id": parent, "tracker": tracker}
+    info = {"uri": uri, "study": study, "parent_run_id": parent, "tracker": tracker}
+    return {**info, "reachable": bool(parent)}
+
+
+def untracked_trials(ledger: Any, keys: list[str]) -> list[str]:
+    """Finished trials whose runs never fully reached the store (``tracked`` False in state)."""
+    return [k for k in keys if ledger.is_done(k) and ledger.read(k).get("tracked") is False]
 
 
 class TrialTracking:
@@ -53,6 +66,9 @@ class TrialTracking:
         from ncsweep.sweep.ledger import Ledger
 
         ledger = Ledger(config["storage"])
+        ledger.safe_update(trial.key, tracked=False)  # True once the store has all of it
+        if not info.get("reachable", True):
+            return cls(None, ledger, trial.key)  # the driver found no store: sync later
         tags = {k: v for k, v in trial.labels.items() if v is not None}
         # the Ray node id, as `ncsweep status` shows it (several nodes may share a host name)
         tags["node"] = ledger.read(trial.key).get("node") or socket.gethostname()
@@ -70,6 +86,7 @@ class TrialTracking:
             trial.stage,
             params=config["config"],
             tags=tags,
+            background=True,
         )
         return cls(tracker, ledger, trial.key)
 
@@ -87,7 +104,7 @@ class TrialTracking:
             if (out_dir / name).is_file():
                 self.tracker.log_artifact(out_dir / name)
         if self.tracker.run_id:
-            self.ledger.update(self.key, mlflow_run_id=self.tracker.run_id)
+            self.ledger.safe_update(self.key, mlflow_run_id=self.tracker.run_id)
 
     def _log_figures(self, trainer: Any) -> None:
         """The trainer's per-trial figures (reconstructions, t-SNE, samples vs real), if any.
@@ -133,5 +150,7 @@ class TrialTracking:
 
     def end(self, status: str) -> None:
         if self.tracker is not None:
-            self.tracker.end(status)
+            delivered = self.tracker.end(status)
+            if delivered and status == "FINISHED":
+                self.ledger.safe_update(self.key, tracked=True)
             self.tracker = None

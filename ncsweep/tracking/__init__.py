@@ -5,13 +5,15 @@ per trial (found by tag ``ncsweep.trial_key``, reused by re-runs). Logging never
 see :mod:`ncsweep.tracking.resilient` for the retry-then-queue behaviour.
 """
 
-from ncsweep.tracking.client import default_tracking_uri
+from ncsweep.tracking.client import CorruptStoreError, check_sqlite, default_tracking_uri
 from ncsweep.tracking.read import StoreError, StudyRuns, load_study, resolve_store
 from ncsweep.tracking.resilient import RetryPolicy, TrackingUnavailableWarning
 from ncsweep.tracking.study import StudyTracker, count_seeds
 from ncsweep.tracking.trial import TrialTracker
 
 __all__ = [
+    "CorruptStoreError",
+    "check_sqlite",
     "RetryPolicy",
     "StoreError",
     "StudyRuns",

@@ -29,6 +29,34 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(unquote(urlparse(uri).path))
 
 
+class CorruptStoreError(ValueError):
+    """A local SQLite store that SQLite itself cannot read (issue 13 §4)."""
+
+
+def check_sqlite(uri: str, storage: Path | None = None) -> None:
+    """Raise :class:`CorruptStoreError` naming the file and the way out when the ``sqlite:///``
+    store of ``uri`` exists but is not a readable database; nothing for other stores."""
+    import sqlite3
+
+    db = sqlite_path(uri)
+    if db is None or not db.is_file():
+        return
+    db = Path("/" + str(db).lstrip("/")) if db.is_absolute() else db  # sqlite://// → //tmp
+    try:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as con:
+            verdict = con.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        verdict = str(exc)
+    if verdict != "ok":
+        where = storage or (db.parent if (db.parent / "study.yaml").is_file() else "STORAGE")
+        raise CorruptStoreError(
+            f"MLflow store {db} is corrupt ({verdict}). The study's storage directory holds "
+            f"every result: rebuild the runs into a new store with `ncsweep sync {where} "
+            f"--tracking-uri sqlite:///{db.with_name('mlflow-synced.db')}`, then pass that "
+            "--tracking-uri to tables, figures and dashboard (or move the new file over the old)."
+        )
+
+
 def artifact_location(uri: str) -> str | None:
     """Artifacts of a local SQLite store live beside it (``<dir>/mlartifacts``), not in the cwd.
     For a server, None lets the server choose (``--artifacts-destination``)."""

@@ -107,6 +107,10 @@ def _all_runs(client, exp_id: str) -> list:
 
 
 def load_study(tracking_uri: str, experiment: str | None) -> StudyRuns:
+    try:
+        C.check_sqlite(tracking_uri)  # a clear error, not SQLAlchemy's traceback (issue 13 §4)
+    except C.CorruptStoreError as exc:
+        raise StoreError(str(exc)) from None
     client = C.make_client(tracking_uri)
     exp = _experiment(client, experiment)
     runs = _all_runs(client, exp.experiment_id)

@@ -36,6 +36,7 @@ class TrialTracker:
         params: dict,
         tags: dict,
         retry_seconds: float | None = None,
+        background: bool = False,
     ):
         self.tracking_uri = tracking_uri
         self.study = study
@@ -44,7 +45,8 @@ class TrialTracker:
         self.stage = stage
         self.params = flatten(params)
         self.tags = self._all_tags(tags)
-        self.outbox = Outbox(tracking_uri, RetryPolicy.from_env(retry_seconds))
+        # background: the trial never waits on the store (issue 13 §3); see resilient.py
+        self.outbox = Outbox(tracking_uri, RetryPolicy.from_env(retry_seconds), background)
         self.run_id: str | None = None
         self._client = None
         self._last_step = 0
@@ -108,6 +110,8 @@ class TrialTracker:
         ``metrics.json`` next to the config."""
         entities = C.metric_entities(metrics, self._last_step if step is None else step)
         final = {m.key: m.value for m in entities}
+        # train_<term> is the last epoch's train/<term>, already a series: logged once (issue 14)
+        entities = [m for m in entities if not m.key.startswith("train_")]
 
         def send() -> None:
             self.client.log_batch(self.run_id, metrics=entities, synchronous=True)
@@ -155,10 +159,11 @@ class TrialTracker:
             lambda: self.client.log_dict(self.run_id, payload, artifact_file),
         )
 
-    def end(self, status: str = "FINISHED") -> None:
-        """Terminate the run (FINISHED, FAILED or KILLED); one last flush of anything queued."""
+    def end(self, status: str = "FINISHED") -> bool:
+        """Terminate the run (FINISHED, FAILED or KILLED) after what is queued; True when the
+        store got everything (else ``ncsweep sync`` completes the run from the storage dir)."""
         self.outbox.submit("end", lambda: self.client.set_terminated(self.run_id, status))
-        if self.outbox.pending:
-            self.outbox.flush(retry=True)
+        delivered = self.outbox.close()
         self.outbox.close_report()
         shutil.rmtree(self._tmp, ignore_errors=True)
+        return delivered
