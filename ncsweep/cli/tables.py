@@ -95,6 +95,8 @@ def _run(study, tracking_uri, experiment, out, default_name, tables, figures, lo
             click.echo(f"wrote {path}")
     for note in report.notes:
         click.echo(f"note: {note}")
+    if report.summary:
+        click.echo(f"wrote {report.summary} (tables, CD diagrams, ζ curves on one page)")
     if report.logged_to:
         click.echo(f"logged to the parent run {report.logged_to}")
 

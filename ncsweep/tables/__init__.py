@@ -19,6 +19,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     n_runs: int = 0
     logged_to: str | None = None  # parent run id the outputs were attached to
+    summary: Path | None = None  # summary.html: the whole study on one page (issue 17 §3)
 
 
 def make_report(
@@ -69,9 +70,14 @@ def make_report(
             study.runs, Path(figures_dir or out_dir / "figures"), history, arrays
         )
         report.notes += notes
+    from ncsweep.tables.summary import write_summary
+
+    report.summary = write_summary(out_dir, study.experiment, report.n_runs, report.tables,
+                                   report.figures, report.notes)  # fmt: skip
     if log and study.parent_run_id:
         log_files(tracking_uri, study.parent_run_id, report.tables, "tables")
         log_files(tracking_uri, study.parent_run_id, report.figures, "figures")
+        log_files(tracking_uri, study.parent_run_id, [report.summary])  # the run's front page
         report.logged_to = study.parent_run_id
     return report
 
