@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
 
 from ncsweep.cli.common import user_errors
 
+_DATA_ROOT_HELP = (
+    "UCR archive root for every trial; must exist (replaces the space's defaults.data.root; "
+    "default: that, else $NCSWEEP_UCR_ROOT, else the bundled data)."
+)
+
 
 @click.command()
 @click.argument("space", type=click.Path(dir_okay=False))
+@click.option("--data-root", default=None, help=_DATA_ROOT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
 @click.option(
     "--gpus",
@@ -32,7 +37,9 @@ from ncsweep.cli.common import user_errors
     help="Per-epoch timings measured by benchmarks/stage{1,2}_throughput.py --write-timings "
     "[env NCSWEEP_TIMINGS].",
 )
-def plan(space: str, as_json: bool, gpus: int | None, timings: str | None) -> None:
+def plan(
+    space: str, data_root: str | None, as_json: bool, gpus: int | None, timings: str | None
+) -> None:
     """Expand SPACE and show the study without running it: counts, dependencies, resources and,
     from measured timings, GPU-hours and the wall clock on N GPUs."""
     from ncsweep.study import load_study, render, summarize
@@ -40,7 +47,7 @@ def plan(space: str, as_json: bool, gpus: int | None, timings: str | None) -> No
 
     with user_errors():
         measured = load_timings(timings) if timings else None
-        study, trials = load_study(space)
+        study, trials = load_study(space, data_root)
         summary = summarize(study, trials, gpus, measured)
     for m in summary["missing_datasets"]:
         where = ", ".join(m["looked_in"])
@@ -55,7 +62,10 @@ def plan(space: str, as_json: bool, gpus: int | None, timings: str | None) -> No
 def _run_options(f):
     options = [
         click.option(
-            "--address", default=None, help="Ray cluster address (default: start a local Ray)."
+            "--address",
+            default=None,
+            help="Ray cluster HOST:PORT or auto (default: start a local Ray); one that does not "
+            "answer within 10 s is refused before the storage is touched.",
         ),
         click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray."),
         click.option("--num-gpus", type=int, default=None, help="GPUs of the local Ray."),
@@ -73,6 +83,7 @@ def _run_options(f):
             help="MLflow store (default: sqlite:///<storage>/mlflow.db).",
         ),
         click.option("--no-tracking", is_flag=True, help="Do not log to MLflow."),
+        click.option("--data-root", default=None, help=_DATA_ROOT_HELP),
         click.option(
             "--reuse-actors",
             is_flag=True,
@@ -93,12 +104,15 @@ def _options(
     max_failures,
     tracking_uri,
     no_tracking,
+    data_root,
     reuse_actors,
 ):
     from ncsweep.sweep.driver import RunOptions
 
     uri = "" if no_tracking else tracking_uri
-    return RunOptions(address, num_cpus, num_gpus, max_concurrent, uri, max_failures, reuse_actors)
+    return RunOptions(
+        address, num_cpus, num_gpus, max_concurrent, uri, max_failures, reuse_actors, data_root
+    )
 
 
 def _exit_with(counts: dict) -> None:
@@ -144,59 +158,3 @@ def resume(storage: str, **kw) -> None:
         except StudyError as exc:
             raise click.ClickException(str(exc)) from exc
     _exit_with(counts)
-
-
-@click.command()
-@click.argument("storage", type=click.Path(file_okay=False, exists=True))
-@click.option("--json", "as_json", is_flag=True, help="Print every trial as JSON on stdout.")
-def status(storage: str, as_json: bool) -> None:
-    """Show the state of every trial of the study in STORAGE, and whether its driver is alive.
-
-    A trial is "interrupted" when the ledger says running but the driver that ran it has
-    stopped or not been heard from for a minute (killed, node lost): `ncsweep resume STORAGE`
-    continues it from its last checkpoint.
-    """
-    from ncsweep.sweep.heartbeat import driver_status, live
-    from ncsweep.sweep.ledger import STATES, Ledger
-
-    with user_errors():
-        trials = Ledger(storage).trials()
-    driver = driver_status(storage)
-    if not live(driver):
-        for t in trials:
-            if t["state"] == "running":
-                t["state"] = "interrupted"
-    counts: dict[str, Counter] = {}
-    for t in trials:
-        counts.setdefault(t["stage"], Counter())[t["state"]] += 1
-    if as_json:
-        out = {
-            "storage": str(Path(storage).absolute()),
-            "driver": driver,
-            "counts": counts,
-            "trials": trials,
-        }
-        click.echo(json.dumps(out, indent=2, default=dict))
-        return
-    click.echo(_driver_line(driver, storage))
-    shown = (*STATES[:2], "interrupted", *STATES[2:])  # every ledger state, even at 0
-    for stage, c in counts.items():
-        click.echo(f"{stage:<9} " + "  ".join(f"{s} {c[s]}" for s in shown if c[s] or s in STATES))
-    for t in trials:
-        extra = f"  ({t['error']})" if t["error"] and t["state"] in ("failed", "skipped") else ""
-        click.echo(f"  {t['state']:<8} {t['key']}{extra}")
-
-
-def _driver_line(driver: dict, storage: str) -> str:
-    state = driver["state"]
-    if state == "none":
-        return "driver: never started on this storage (`ncsweep run SPACE --storage DIR`)"
-    where = f"pid {driver.get('pid')} on {driver.get('host')}"
-    if state == "running":
-        return f"driver: running ({where}, last beat {driver['beat_age_s']:.0f} s ago)"
-    if state == "lost":
-        return (
-            f"driver: LOST ({where}, silent for {driver['beat_age_s']:.0f} s): "
-            f"`ncsweep resume {storage}` continues the study"
-        )
-    return f"driver: {state} ({where})"

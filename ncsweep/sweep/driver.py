@@ -13,12 +13,9 @@ from typing import IO, Any
 from ncsweep.stages import STAGES, Place
 from ncsweep.study import TrialSpec, load_study, missing_datasets
 from ncsweep.sweep.ledger import STUDY, Ledger
+from ncsweep.sweep.preflight import StudyError, check_address, check_datasets, check_same_study
 
 FORWARDED_ENV = ("NCSWEEP_TEST_FAIL",)  # test seams that must reach the trial processes
-
-
-class StudyError(RuntimeError):
-    """The study cannot start (missing data, an empty storage directory, ...)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +31,7 @@ class RunOptions:
     # tests/test_sweep_run.py: a node left idle for the rest of the study). Study trials run
     # for hours; turn it on for many short trials (tests, benchmarks/orchestrator.py).
     reuse_actors: bool = False
+    data_root: str | None = None  # --data-root: replaces the space's defaults.data.root
 
 
 def runtime_config(t: TrialSpec, ledger: Ledger) -> dict[str, Any]:
@@ -69,7 +67,10 @@ def _init_ray(opts: RunOptions) -> bool:
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}} if env else {}
     if opts.address:
-        ray.init(address=opts.address, **kwargs)
+        try:
+            ray.init(address=opts.address, **kwargs)
+        except (ConnectionError, TimeoutError) as exc:
+            raise StudyError(f"cannot join the Ray cluster at {opts.address}: {exc}") from exc
         return True
     # address="local": always a fresh cluster of our own; joining one that happens to run on this
     # machine is what --address auto is for (and num_cpus/num_gpus would be refused there).
@@ -86,8 +87,10 @@ def _init_ray(opts: RunOptions) -> bool:
 def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str], scheduler=None):
     from ray import tune
 
-    from ncsweep.sweep.progress import ProgressCallback
+    from ncsweep.sweep.progress import ProgressCallback, quiet_tune_output
     from ncsweep.sweep.trainables import with_resources
+
+    quiet_tune_output()  # Tune's box and TensorBoard hint went to stdout (issue 14 §5)
 
     run_config = tune.RunConfig(
         name=f"tune-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -130,12 +133,15 @@ def run_study(
 ) -> dict[str, dict[str, int]]:
     """Run (or finish) the study; returns per-stage counts. Finished trials never run again."""
     opts, stream = opts or RunOptions(), stream or sys.stderr
-    space, trials = load_study(space_path)
+    check_address(opts.address)  # before anything is written: an unreachable cluster (§8)
+    space, trials = load_study(space_path, opts.data_root)
     missing = missing_datasets(space, trials)
     if missing:
         lines = [f"  {m['dataset']} (looked in {', '.join(m['looked_in'])})" for m in missing]
         raise StudyError("datasets missing from the data root, not starting:\n" + "\n".join(lines))
+    check_datasets(space, trials, stream)  # a bad file fails here once, not in every trial
     ledger = Ledger(storage)
+    check_same_study(ledger, space, trials, stream)  # another study's storage: refused (§1)
     wait_for_other_driver(ledger.storage, stream)  # two live drivers would run trials twice
     from ncsweep.sweep.adaptive import all_done, make_search, searched_trials
 
