@@ -78,7 +78,7 @@ def test_cli_train_then_sample(stage1_dir, cache, tmp_path):
     assert "val/prior_loss" not in history[0] and "train/prior_loss" in history[0]
     assert {"train/prior_loss", "val/prior_loss", "val/token_acc"} <= set(history[1])
     ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
-    assert ckpt["stage1"] == str(stage1_dir.resolve())
+    assert (out / ckpt["stage1"]).resolve() == stage1_dir.resolve()  # relative (issue 13 §5)
     assert ckpt["stage1_dataset"] == "SonyAIBORobotSurface1"
 
     npy = tmp_path / "samples.npy"

@@ -257,3 +257,109 @@ def test_stage2_write_timings_arithmetic(tmp_path):
     assert t.rate("stage2", "-", info.length) == pytest.approx(1000 / (4.0 * 256))
     assert t.sample_rate(info.length) == pytest.approx(1000 / 500 + 2000 * 1e-4)
     assert t.rate("evaluator", "-", info.length) == pytest.approx(0.25)
+
+
+# -- whole-trial parts (issue 15): the `trials` section -------------------------------------
+PARTS = {  # fake seconds as the model's INPUT, per part
+    ("stage1", "none"): {"epoch_s": 1.0, "val_s": 10.0, "probe_s": 3.0, "score_s": 2.0},
+    ("stage1", "vibcreg"): {"epoch_s": 4.0, "val_s": 10.0, "probe_s": 3.0, "save_s": 0.5},
+    ("stage2", "-"): {"epoch_s": 0.5, "val_s": 1.0, "sample_s_per_kseries": 20.0,
+                      "cas_epoch_s": 0.25, "score_s": 7.0},
+    ("evaluator", "-"): {"epoch_s": 0.1, "score_s": 1.5},
+}  # fmt: skip
+
+
+def parts_doc(datasets=("SonyAIBORobotSurface1", "FordA")) -> dict:
+    items = [
+        {"dataset": d, "stage": s, "ssl": k, **v} for d in datasets for (s, k), v in PARTS.items()
+    ]
+    return {"device": "NVIDIA Test", "measured": "2025-01-01", "trials": items}
+
+
+def hand_seconds(t) -> tuple[float, float]:
+    """(train, eval) seconds of one SPACE trial, counted by hand: 4 stage-1 epochs with probes
+    only at the end (eval_every 50 > 4) and val_every unset, so ONE validation; 5 stage-2 epochs,
+    one validation; stage-1 checkpoints every 50 epochs: one, after the last."""
+    info = REGISTRY[t.labels["dataset"]]
+    if t.stage == "evaluator":
+        p = PARTS["evaluator", "-"]
+        return 3 * p["epoch_s"], p["score_s"]
+    if t.stage == "stage1":
+        p = PARTS["stage1", t.labels["ssl"]]
+        train = 4 * p["epoch_s"] + p.get("save_s", 0.0)
+        return train, p["val_s"] + p["probe_s"] + p.get("score_s", 0.0)
+    p = PARTS["stage2", "-"]
+    n_samples = info.n_test + max(1000, info.n_train)
+    ev = p["val_s"] + n_samples / 1000 * p["sample_s_per_kseries"] + 2 * p["cas_epoch_s"]
+    return 5 * p["epoch_s"], ev + p["score_s"]
+
+
+def test_whole_trial_parts_price_evaluation_at_its_cadence(tmp_path):
+    from ncsweep.study.plan import trial_seconds
+
+    t = load_timings(write(tmp_path, parts_doc()))
+    assert not t.entries and len(t.parts) == 8
+    trials = expand(parse_space(SPACE, "t"))
+    for x in trials:
+        got, why = trial_seconds(x, t)
+        assert why == "" and (got["train"], got["eval"]) == pytest.approx(hand_seconds(x))
+    plan = summarize(parse_space(SPACE, "t"), trials, timings=t)
+    per = plan["gpu_hours_per_dataset"]["FordA"]["stage1"]
+    s1 = [x for x in trials if x.stage == "stage1" and x.labels["dataset"] == "FordA"]
+    assert per["eval_hours"] == pytest.approx(
+        sum(hand_seconds(x)[1] * x.resources["gpu"] for x in s1) / 3600
+    )
+    assert plan["gpu_hours"]["total"] == pytest.approx(
+        sum(sum(hand_seconds(x)) * x.resources["gpu"] for x in trials) / 3600
+    )
+
+
+def test_validation_every_epoch_costs_every_epoch(tmp_path):
+    from ncsweep.study.cost import Part, trial_parts
+
+    part = Part("FordA", "stage1", "none", epoch_s=1.0, val_s=10.0, probe_s=3.0)
+    config = {"run": {"eval_every": 50, "val_every": 1, "checkpoint_every": 0}}
+    got = trial_parts(part, "stage1", config, 100, 3601, 1320)
+    assert got == {"train": 100.0, "eval": 100 * 10.0 + 2 * 3.0}
+    config["run"]["val_every"] = None  # the default: the probe epochs
+    assert trial_parts(part, "stage1", config, 100, 3601, 1320)["eval"] == 2 * 10.0 + 2 * 3.0
+
+
+def test_plan_text_has_hours_per_dataset_with_eval_share(tmp_path):
+    space_path = tmp_path / "space.yaml"
+    space_path.write_text(json.dumps(SPACE))
+    path = write(tmp_path, parts_doc())
+    out = CliRunner().invoke(main, ["plan", str(space_path), "--timings", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "hours per dataset (eval share)" in out.stdout
+    row = [ln for ln in out.stdout.splitlines() if ln.strip().startswith("FordA")][-1]
+    assert row.count("%") == 3  # evaluator, stage1, stage2
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ({"stage": "stage1", "ssl": "none", "epoch_s": 1}, "trials[0]: dataset must be"),
+        ({"dataset": "A", "stage": "stage1", "ssl": "none"}, "trials[0]: epoch_s is required"),
+        ({"dataset": "A", "stage": "stage2", "ssl": "none", "epoch_s": 1}, "ssl for stage2"),
+        ({"dataset": "A", "stage": "stage1", "ssl": "none", "epoch_s": -1}, "epoch_s must be"),
+        ({"dataset": "A", "stage": "stage1", "ssl": "none", "epoch_s": 1, "x": 2}, "key 'x'"),
+    ],
+)
+def test_trials_section_errors_name_the_item(tmp_path, item, message):
+    path = write(tmp_path, {"device": "d", "measured": "m", "trials": [item]})
+    with pytest.raises(TimingsError) as err:
+        load_timings(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_merge_keeps_parts_of_other_datasets(tmp_path):
+    from ncsweep.study.cost import Part
+
+    path = tmp_path / "t.json"
+    merge_timings(path, "cpu", "d1", [], [Part("A", "stage1", "none", 1.0)])
+    merge_timings(
+        path, "cpu", "d2", [], [Part("A", "stage1", "none", 2.0), Part("B", "evaluator", "-", 3.0)]
+    )
+    t = load_timings(path)
+    assert sorted((p.dataset, p.epoch_s) for p in t.parts) == [("A", 2.0), ("B", 3.0)]

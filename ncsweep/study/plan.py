@@ -7,6 +7,7 @@ from typing import Any
 
 from ncsweep.stages import STAGES
 from ncsweep.study import adaptive
+from ncsweep.study.cost import find_part, trial_parts
 from ncsweep.study.expand import TrialSpec
 from ncsweep.study.space import SearchSpace
 from ncsweep.study.timings import Timings, epoch_seconds, ssl_kind
@@ -57,8 +58,10 @@ def _eval_seconds(t: TrialSpec, info, timings: Timings) -> float | None:
     return sample * (n_fid + n_cas) / 1000.0 + fcn * gen["cas_epochs"]
 
 
-def trial_hours(t: TrialSpec, timings: Timings | None) -> tuple[float | None, str]:
-    """(hours on one device, why unknown) of one trial from measured per-epoch timings."""
+def trial_seconds(t: TrialSpec, timings: Timings | None) -> tuple[dict[str, float] | None, str]:
+    """({"train", "eval"} seconds on one device, why unknown) of one trial: from the dataset's
+    measured whole-trial parts when the file has them (evaluation at the trial's cadence), else
+    from the per-kseries training rates (stage 2's generative evaluation the only evaluation)."""
     from ncsweep.data import REGISTRY
 
     info = REGISTRY.get(t.labels["dataset"])
@@ -66,19 +69,25 @@ def trial_hours(t: TrialSpec, timings: Timings | None) -> tuple[float | None, st
         return None, "no measured timings"
     if info is None:
         return None, f"{t.stage}/{t.labels['dataset']} (dataset not in the registry)"
+    ssl = t.labels.get("ssl")
+    part = find_part(timings.parts, t.labels["dataset"], t.stage, ssl_kind(t.stage, ssl))
+    if part is not None:
+        return trial_parts(part, t.stage, t.config, t.epochs, info.n_train, info.n_test), ""
     stage = STAGES[t.stage]
     batch = stage.batch_size(t.config)
-    ssl = t.labels.get("ssl")
     per_epoch = epoch_seconds(t.stage, info.length, info.n_train, ssl, timings, batch)
     if per_epoch is None:
         return None, f"{t.stage}/{ssl_kind(t.stage, ssl)} (not measured)"
-    seconds = per_epoch * t.epochs
-    if stage.samples:
-        extra = _eval_seconds(t, info, timings)
-        if extra is None:
-            return None, f"{t.stage} generative evaluation (no sample or evaluator timing)"
-        seconds += extra
-    return seconds / 3600.0, ""
+    extra = _eval_seconds(t, info, timings) if stage.samples else 0.0
+    if extra is None:
+        return None, f"{t.stage} generative evaluation (no sample or evaluator timing)"
+    return {"train": per_epoch * t.epochs, "eval": extra}, ""
+
+
+def trial_hours(t: TrialSpec, timings: Timings | None) -> tuple[float | None, str]:
+    """(hours on one device, why unknown) of one trial, evaluation included."""
+    parts, why = trial_seconds(t, timings)
+    return (None, why) if parts is None else (sum(parts.values()) / 3600.0, "")
 
 
 def critical_path(trials: list[TrialSpec], hours: dict[str, float]) -> float:
@@ -94,19 +103,33 @@ def gpu_hours(trials: list[TrialSpec], timings: Timings | None = None) -> dict[s
     per_trial: dict[str, float] = {}
     unknown: set[str] = set()
     total: dict[str, float | None] = dict.fromkeys(STAGES, 0.0)
+    per_dataset: dict[str, dict[str, list[float]]] = defaultdict(dict)
     for t in trials:
-        h, why = trial_hours(t, timings)
-        if h is None:
+        parts, why = trial_seconds(t, timings)
+        if parts is None:
             unknown.add(why)
             total[t.stage] = None
             continue
-        per_trial[t.key] = h
+        per_trial[t.key] = sum(parts.values()) / 3600.0
+        gpu = t.resources.get("gpu", 0)
         if total[t.stage] is not None:
-            total[t.stage] += h * t.resources.get("gpu", 0)  # type: ignore[operator]
+            total[t.stage] += per_trial[t.key] * gpu  # type: ignore[operator]
+        cell = per_dataset[t.labels["dataset"]].setdefault(t.stage, [0.0, 0.0])
+        cell[0] += per_trial[t.key] * gpu
+        cell[1] += parts["eval"] / 3600.0 * gpu
     known = [v for v in total.values() if v is not None]
     total["total"] = sum(known) if len(known) == len(STAGES) else None
     path = critical_path(trials, per_trial) if not unknown else None
-    return {"hours": total, "unknown": sorted(unknown), "critical_path": path}
+    by_dataset = {
+        d: {s: {"hours": h, "eval_hours": e} for s, (h, e) in c.items()}
+        for d, c in per_dataset.items()
+    }
+    return {
+        "hours": total,
+        "unknown": sorted(unknown),
+        "critical_path": path,
+        "per_dataset": by_dataset,
+    }
 
 
 def wall_hours(hours: dict[str, Any], gpus: int) -> float | None:
@@ -147,6 +170,7 @@ def summarize(
         "epochs": {s: t.epochs for s, t in first.items() if t},
         "gpu_hours": hours["hours"],
         "gpu_hours_unknown": hours["unknown"],
+        "gpu_hours_per_dataset": hours["per_dataset"],  # {dataset: {stage: hours, eval_hours}}
         "critical_path_hours": hours["critical_path"],
         "timings": _timings_info(timings),
         "reference": REFERENCE,
@@ -184,6 +208,7 @@ def _render_hours(plan: dict[str, Any]) -> list[str]:
         "    " + ", ".join(f"{names.get(k, k)} {_fmt_hours(v)}" for k, v in gh.items()),
     ]
     lines += [f"    unknown: {why}" for why in plan["gpu_hours_unknown"]]
+    lines += _render_per_dataset(plan.get("gpu_hours_per_dataset") or {})
     if plan["critical_path_hours"] is not None:
         lines.append(
             f"  critical path (longest dependency chain): {plan['critical_path_hours']:.1f} h"
@@ -196,6 +221,27 @@ def _render_hours(plan: dict[str, Any]) -> list[str]:
             "(lower bound: max(critical path, total / GPUs))"
         )
     return lines + [f"  reference: {plan['reference']}"]
+
+
+def _render_per_dataset(per: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Hours per dataset and stage, each with its evaluation share (validation, probes,
+    sampling, CAS, scoring), and the per-stage sums."""
+    if not per:
+        return []
+    head = "".join(f"{s:>22}" for s in STAGES)
+    lines = [f"    {'hours per dataset (eval share)':<28}{head}{'total':>9}"]
+    for d, cells in per.items():
+        row = "".join(_cell(cells.get(s)) for s in STAGES)
+        total = sum(c["hours"] for c in cells.values())
+        lines.append(f"    {d:<28}{row}{total:>9.1f}")
+    return lines
+
+
+def _cell(c: dict[str, float] | None) -> str:
+    if not c:
+        return f"{'-':>22}"
+    share = c["eval_hours"] / c["hours"] if c["hours"] > 0 else 0.0
+    return f"{c['hours']:>14.1f} ({share:>4.0%})"
 
 
 def render(plan: dict[str, Any]) -> str:

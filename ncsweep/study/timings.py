@@ -20,6 +20,11 @@ ends every stage-2 trial (see ``ncsweep.study.plan``).
 A rate for length L interpolates linearly between the two nearest measured lengths of the same
 (stage, ssl); beyond the measured range it scales proportionally to L from the nearest one.
 A (stage, ssl) with no entry is unknown, never guessed.
+
+A file may also (or instead) hold a ``trials`` list: what each part of a whole trial costs per
+study dataset, written by ``benchmarks/trial_cost.py`` (format: ``ncsweep.study.cost``). The plan
+prices a dataset's trials from it where present, evaluation included, and falls back to the
+per-kseries ``entries`` elsewhere.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 from ncsweep.config import ConfigError
 from ncsweep.stages import STAGES
+from ncsweep.study.cost import Part, parse_part
 
 STAGE_SSL = {s.name: s.timing_kinds for s in STAGES.values()}
 RATE = "seconds_per_epoch_per_kseries"
@@ -82,6 +88,7 @@ class Timings:
     measured: str
     entries: tuple[Entry, ...]
     source: str = ""
+    parts: tuple[Part, ...] = ()  # whole-trial parts per dataset (ncsweep.study.cost)
 
     def rate(
         self, stage: str, ssl: str, length: int, batch_size: int | None = None
@@ -97,11 +104,14 @@ class Timings:
 
     def to_dict(self) -> dict[str, Any]:
         entries = sorted(self.entries, key=lambda e: e.key)
-        return {
+        out = {
             "device": self.device,
             "measured": self.measured,
             "entries": [e.to_dict() for e in entries],
         }
+        if self.parts:
+            out["trials"] = [p.to_dict() for p in sorted(self.parts, key=lambda p: p.key)]
+        return out
 
 
 def _points(entries, stage, ssl, batch_size, field) -> list[tuple[int, float]]:
@@ -168,14 +178,14 @@ def parse_timings(raw: Any, source: str = "<timings>") -> Timings:
     """Validate a decoded timings document; one ``TimingsError`` lists every problem."""
     if not isinstance(raw, dict):
         raise TimingsError("the top level must be an object", source)
-    problems = [
-        f"unknown top-level key {k!r}" for k in sorted(set(raw) - {"device", "measured", "entries"})
-    ]
+    top = {"device", "measured", "entries", "trials"}
+    problems = [f"unknown top-level key {k!r}" for k in sorted(set(raw) - top)]
     for name in ("device", "measured"):
         if not isinstance(raw.get(name), str) or not raw.get(name):
             problems.append(f"{name} must be a non-empty string, got {raw.get(name)!r}")
-    items = raw.get("entries")
-    if not isinstance(items, list) or not items:
+    parts = _parts(raw.get("trials", []), problems)
+    items = raw.get("entries", [] if parts else None)
+    if not isinstance(items, list) or not (items or parts):
         problems.append(f"entries must be a non-empty list, got {items!r}")
         items = []
     entries = [_entry(e, f"entries[{i}]", problems) for i, e in enumerate(items)]
@@ -187,7 +197,19 @@ def parse_timings(raw: Any, source: str = "<timings>") -> Timings:
             )
     if problems:
         raise TimingsError(problems, source)
-    return Timings(raw["device"], raw["measured"], tuple(entries), source)  # type: ignore[arg-type]
+    return Timings(raw["device"], raw["measured"], tuple(entries), source, parts)  # type: ignore[arg-type]
+
+
+def _parts(items: Any, problems: list[str]) -> tuple[Part, ...]:
+    if not isinstance(items, list):
+        problems.append(f"trials must be a list, got {type(items).__name__}")
+        return ()
+    parts = [parse_part(p, f"trials[{i}]", problems) for i, p in enumerate(items)]
+    seen: dict[tuple, int] = {}
+    for i, p in enumerate(parts):
+        if p is not None and seen.setdefault(p.key, i) != i:
+            problems.append(f"trials[{i}]: same dataset/stage/ssl as trials[{seen[p.key]}]")
+    return tuple(p for p in parts if p is not None)
 
 
 def load_timings(path: str | Path) -> Timings:
@@ -202,11 +224,18 @@ def load_timings(path: str | Path) -> Timings:
     return parse_timings(raw, str(path))
 
 
-def merge_timings(path: str | Path, device: str, measured: str, entries: list[Entry]) -> Timings:
-    """Write ``entries`` into ``path``, replacing same-key entries of an existing file (the stage-1
-    and stage-2 benchmarks fill one file in turn). Refuses to mix devices."""
+def merge_timings(
+    path: str | Path,
+    device: str,
+    measured: str,
+    entries: list[Entry],
+    parts: list[Part] | tuple[Part, ...] = (),
+) -> Timings:
+    """Write ``entries`` (and whole-trial ``parts``) into ``path``, replacing same-key ones of an
+    existing file (the benchmarks fill one file in turn). Refuses to mix devices."""
     path = Path(path)
     old: tuple[Entry, ...] = ()
+    old_parts: tuple[Part, ...] = ()
     if path.exists():
         prev = load_timings(path)
         if prev.device != device:
@@ -216,7 +245,9 @@ def merge_timings(path: str | Path, device: str, measured: str, entries: list[En
             )
         new_keys = {e.key for e in entries}
         old = tuple(e for e in prev.entries if e.key not in new_keys)
-    out = Timings(device, measured, old + tuple(entries), str(path))
+        part_keys = {p.key for p in parts}
+        old_parts = tuple(p for p in prev.parts if p.key not in part_keys)
+    out = Timings(device, measured, old + tuple(entries), str(path), old_parts + tuple(parts))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out.to_dict(), indent=1) + "\n")
     return out
