@@ -84,6 +84,10 @@ class Stage:
     timing_kinds: tuple[str, ...] = ("-",)  # the ``ssl`` values of its timings entries
     samples: bool = False  # ends with the generative evaluation (spec §3: IS/FID/CAS samples)
     final_metrics: tuple[str, ...] = field(default=())  # the metrics.json keys tables read
+    # Bumped when the stage's code changes what a trial computes at the same config, so a stored
+    # study's old trials are not taken for new ones (their keys change; ``run`` then refuses to
+    # mix them). "" hashes as before. stage1 "2": the thesis' decoder (issue 11 §1).
+    revision: str = ""
 
     def epochs(self, config: Mapping[str, Any]) -> int:
         return int(config[self.optim_section]["epochs"])
@@ -162,6 +166,7 @@ STAGES: dict[str, Stage] = {
             grid=True,
             patches=(_threads,),
             trainer="ncsweep.train.stage1:Stage1Trainer",
+            revision="2",
             timing_kinds=("none", "barlowtwins", "vibcreg"),
             final_metrics=_S1_METRICS,
         ),

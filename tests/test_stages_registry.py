@@ -72,3 +72,22 @@ def test_an_unknown_stage_names_the_known_ones():
 
     with pytest.raises(KeyError, match="evaluator, stage1, stage2"):
         stage("stage3")
+
+
+def test_a_stage_revision_changes_its_keys_and_only_its_keys():
+    """Stage 1's revision (the thesis' decoder) keeps old trials from passing for new ones."""
+    import dataclasses
+    import hashlib
+    import json
+
+    from ncsweep.study.expand import _canonical
+
+    cfg = {"optim": {"epochs": 3}, "data": {"dataset": "ECG200"}}
+    s1 = STAGES["stage1"]
+    assert s1.revision  # bumped by the decoder change of issue 11 §1
+    old = dataclasses.replace(s1, revision="")
+    assert config_hash(cfg, stage=s1) != config_hash(cfg, stage=old)
+    # without a revision the key is the hash it always was (the evaluator's keys did not move)
+    blob = json.dumps([_canonical(cfg, old), []], sort_keys=True, separators=(",", ":"))
+    assert config_hash(cfg, stage=old) == hashlib.sha256(blob.encode()).hexdigest()[:8]
+    assert not STAGES["evaluator"].revision

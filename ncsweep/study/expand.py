@@ -95,6 +95,7 @@ def _canonical(config: dict[str, Any], stage: Stage) -> dict[str, Any]:
 
 def config_hash(config: dict[str, Any], *extra: str, stage: Stage = STAGE2) -> str:
     """8 hex digits of the canonical config (``stage`` says which keys are where, not what)."""
+    extra = (*extra, f"revision={stage.revision}") if stage.revision else extra
     blob = json.dumps(
         [_canonical(config, stage), list(extra)], sort_keys=True, separators=(",", ":")
     )
