@@ -89,6 +89,8 @@ def trial_line(t: dict[str, Any]) -> str:
         parts.append(f"ETA {_clock(eta)} (in {_span(t['eta_s'])})")
     if t["error"] and t["state"] in ("failed", "skipped"):
         parts.append(f"({t['error']})")
+    if t["state"] == "done" and t.get("tracked") is False:  # issue 13 §3
+        parts.append("[untracked: `ncsweep sync` tracks it]")
     return "  ".join(parts)
 
 
@@ -127,6 +129,12 @@ def status(storage: str, as_json: bool) -> None:
         click.echo(json.dumps(out, indent=2, default=dict))
         return
     click.echo(_driver_line(driver, storage))
+    stale = sum(t["state"] == "interrupted" for t in trials)
+    if stale:  # issue 13 §6: MLflow cannot know the driver died
+        click.echo(
+            f"  {stale} interrupted trial(s): their MLflow runs still say RUNNING (stale); "
+            f"`ncsweep resume {storage}` (or `ncsweep sync {storage}`) marks them"
+        )
     shown = (*STATES[:2], "interrupted", *STATES[2:])  # every ledger state, even at 0
     for stage, c in counts.items():
         click.echo(f"{stage:<9} " + "  ".join(f"{s} {c[s]}" for s in shown if c[s] or s in STATES))

@@ -168,14 +168,17 @@ def wait_for_other_driver(storage: Path, stream: IO[str], wait_s: float | None =
     """Refuse to start while another driver of this study is alive; wait up to ``wait_s``
     (default: until a silent driver counts as lost) for one that may have just died, e.g. a
     SLURM job requeued onto another node within the minute."""
-    from ncsweep.sweep.heartbeat import INTERVAL_S, STALE_S, driver_status, live
+    from ncsweep.sweep.heartbeat import INTERVAL_S, STALE_S, alive_here, driver_status, live
 
     other = driver_status(storage)
     if not live(other):
         return
     wait_s = STALE_S + INTERVAL_S if wait_s is None else wait_s
     who = f"pid {other.get('pid')} on {other.get('host')}"
-    print(f"another driver ({who}) looks alive; waiting up to {wait_s:.0f} s", file=stream)
+    if alive_here(other):  # its process is visibly alive on this host: no point waiting (§6)
+        wait_s = 0.0
+    if wait_s > 0:
+        print(f"another driver ({who}) looks alive; waiting up to {wait_s:.0f} s", file=stream)
     deadline = time.time() + wait_s
     while time.time() < deadline:
         time.sleep(min(5.0, wait_s / 10, max(0.05, deadline - time.time())))
@@ -197,17 +200,41 @@ def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, strea
     if uri is None:
         uri = f"sqlite:///{ledger.storage / 'mlflow.db'}"
     tracking = start_study_tracking(uri or None, space.name, ledger.storage, space.raw, trials)
+    if tracking and not tracking.get("reachable", True):
+        print(f"MLflow store {uri} does not answer: the study runs untracked, "
+              f"`ncsweep sync {ledger.storage}` tracks it later", file=stream)
     searcher, scheduler = make_search(space, trials, ledger, _config_maker(ledger, tracking))
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", str(_pending_slots(opts)))
     _tuner(searcher, ledger, opts, stream, scheduler).fit()
     searcher.reconcile()
     counts = searcher.counts()
-    if tracking:
+    if tracking and tracking.get("tracker"):
         tracking["tracker"].end("FINISHED")
     from ncsweep.sweep.progress import format_counts
 
     print(f"study {space.name} finished: {format_counts(counts)}", file=stream)
+    _name_untracked(ledger, trials, tracking, uri, stream)
     return counts
+
+
+def _name_untracked(ledger: Ledger, trials, tracking, uri: str, stream) -> None:
+    """Finished trials the store lacks (an outage, a corrupt store): named, with the command
+    that tracks them (issue 13 §3)."""
+    from ncsweep.sweep.tracking_hook import untracked_trials
+
+    if not tracking:
+        return
+    keys = untracked_trials(ledger, [t.key for t in trials])
+    if not keys:
+        return
+    flag = "" if uri == f"sqlite:///{ledger.storage / 'mlflow.db'}" else f" --tracking-uri {uri}"
+    shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+    print(
+        f"{len(keys)} finished trial(s) are not (fully) in the MLflow store {uri}: {shown}. "
+        f"Their results are safe in {ledger.storage}; `ncsweep sync {ledger.storage}{flag}` "
+        "tracks them.",
+        file=stream,
+    )
 
 
 def resume_study(storage: str | Path, opts: RunOptions | None = None, stream=None):

@@ -90,5 +90,20 @@ def _dead_here(data: dict[str, Any]) -> bool:
     return False
 
 
+def alive_here(data: dict[str, Any]) -> bool:
+    """The driver ran on this machine and its process is still there (a second driver need not
+    wait out the heartbeat to know). A pid reused by an unrelated process does not count."""
+    if data.get("host") != socket.gethostname() or not isinstance(data.get("pid"), int):
+        return False
+    if data["pid"] == os.getpid() or _dead_here(data):
+        return False
+    try:
+        cmdline = Path(f"/proc/{data['pid']}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc to ask: the pid exists, trust it
+    # empty while a process is being spawned; otherwise a driver is a python process
+    return not cmdline or b"python" in cmdline or b"ncsweep" in cmdline
+
+
 def live(status: dict[str, Any]) -> bool:
     return status.get("state") == "running"
