@@ -77,16 +77,28 @@ def _table_options(layout, std, stats, ci, cliques):
 
 def _run(study, tracking_uri, experiment, out, default_name, tables, figures, log, options=None):
     from ncsweep.tables import make_report
+    from ncsweep.tables.build import NoRunsError
     from ncsweep.tracking import StoreError
+    from ncsweep.tracking import dashboard as D
 
     uri, exp = _resolve(study, tracking_uri, experiment)
     out_dir = _out_dir(out, study, default_name)
+    if D.is_server(uri) and not D.answers(uri):  # else MLflow retries, then a traceback
+        raise click.ClickException(
+            f"no MLflow server answers at {uri}: start it, or check --tracking-uri; "
+            "nothing was written"
+        )
     try:
         report = make_report(
             uri, exp, out_dir, tables=tables, figures=figures, log=log, options=options
         )
     except StoreError as exc:
         raise click.UsageError(str(exc)) from exc
+    except NoRunsError as exc:
+        raise click.ClickException(
+            f"{exc} in {exp or uri}: see `ncsweep status` (a study that has not finished a "
+            "trial yet, or the wrong --experiment)"
+        ) from exc
     click.echo(f"{report.n_runs} trial runs from {uri}")
     stems = [p.stem for p in report.tables if p.suffix == ".md" and p.stem.startswith("table_")]
     click.echo(f"{len(stems)} tables: {', '.join(stems)}")

@@ -163,10 +163,19 @@ def build_ablation(
     return out, notes
 
 
+class NoRunsError(ValueError):
+    """The store holds no finished trial run of the study."""
+
+
 def build_all(
     runs, plan=None, expected_seeds=None, main_zeta=MAIN_ZETA, options=DEFAULTS
 ) -> tuple[list[BuiltTable], list[str]]:
-    """Every table the runs support, and notes on the ones skipped."""
+    """Every table the runs support, and notes on the ones skipped; :class:`NoRunsError` when
+    no trial run finished (empty tables exiting 0 read as success, issue 14)."""
+    done = 0 if runs is None or "status" not in runs else int((runs["status"] == A.FINISHED).sum())
+    if not done:
+        total = 0 if runs is None else len(runs)
+        raise NoRunsError(f"none of the {total} trial run(s) finished: no tables to build")
     runs = prepare(runs)
     plan = prepare(plan) if plan is not None else None
     main, n1 = build_main(runs, plan, expected_seeds, main_zeta, options)
