@@ -5,10 +5,11 @@
 # (no Ray, no MLflow: train/ and the benchmarks do not import them), run from the repo root:
 #
 #   bash benchmarks/device_check.sh                  # writes under $OUT (else /tmp/ncsweep-device)
-#   DEVICE=cpu STEPS=1 bash benchmarks/device_check.sh   # the same on a CPU, as a dry run
+#   DEVICE=cpu STEPS=1 DATASETS=SonyAIBORobotSurface1 bash benchmarks/device_check.sh  # dry run
 #
-# Then copy $OUT/timings.json to benchmarks/timings/<gpu>.json and the tables into the README.
-# About 5 minutes on an H200; each step has its own time limit so one hang costs one step.
+# Then copy $OUT/timings.json to benchmarks/timings/<gpu>.json (its "device" names the GPU) and
+# the study's GPU-hours (the plan step; $OUT/plan.json) into the README. About 10 minutes on an
+# H200; each step has its own time limit so one hang costs one step.
 set -u
 OUT=${OUT:-/tmp/ncsweep-device}
 DEVICE=${DEVICE:-cuda}
@@ -36,6 +37,19 @@ step 120 "stage 2 throughput, short series" "$PY" benchmarks/stage2_throughput.p
     --write-timings "$OUT/timings.json"
 step 120 "stage 2 throughput, long series" "$PY" benchmarks/stage2_throughput.py \
     --device "$DEVICE" --steps "$STEPS" --dataset FordA --write-timings "$OUT/timings.json"
+# issue 15: every part of a whole trial per study dataset (synthetic data of the registry's
+# shapes where the data root lacks one), the 3-trial check of the model, and the study's bill
+# (a CPU dry run writes a file of its own: the throughput files name another thread count)
+T="$OUT/timings.json"
+[[ $DEVICE == cuda* ]] || T="$OUT/trial_timings.json"
+# shellcheck disable=SC2086  # DATASETS is a word list on purpose
+step 420 "whole-trial parts, 13 datasets" "$PY" benchmarks/trial_cost.py --device "$DEVICE" \
+    --steps "$STEPS" --val-series 2048 --sample-series 512 --out "$T" --check \
+    ${DATASETS:+--datasets $DATASETS}
+step 60 "the 728-model study's GPU-hours" "$PY" -m ncsweep plan search_spaces/main_study.yaml \
+    --timings "$T" --gpus 16
+"$PY" -m ncsweep plan search_spaces/main_study.yaml --timings "$T" --json \
+    >"$OUT/plan.json" 2>>"$log"
 step 120 "CUDA tests" "$PY" -m pytest -q -p no:cacheprovider tests/test_augment.py \
     tests/test_models_linear.py tests/test_losses.py
-echo "results: $OUT (timings.json, device_check.log)"
+echo "results: $OUT (timings.json with the machine named in it, plan.json, device_check.log)"
