@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -228,7 +229,7 @@ class SearchingSearcher(DependencySearcher):
         reason = A.STOP_REASON.format(epoch=epoch, metric=self.spec.metric, value=value)
         self.status[t.key], self.errors[t.key] = "skipped", reason
         self.ledger.update(t.key, state="skipped", error=reason, stopped_early=epoch,
-                           stopped_value=value)  # fmt: skip
+                           stopped_value=value, end=time.time())  # fmt: skip
         if sid:
             inner.on_trial_complete(sid, None)  # no value, no error: Optuna records it pruned
         _tag_stopped(self.config_for(t).get("tracking"), t.key, epoch, reason)
