@@ -75,6 +75,10 @@ if __name__ == "__main__":
     from ncsweep.tables.figures import make_figures
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/fig13")
-    paths, notes = make_figures(runs_frame(), out, history, arrays)
+    def some(ids, stage):  # t-SNE is slow on a shared CPU: generated series of two datasets
+        keep = DATASET_ORDER[:2] if stage == "stage2" else DATASET_ORDER
+        return arrays([i for i in ids if i.removeprefix("s2").split("-")[0] in keep], stage)
+
+    paths, notes = make_figures(runs_frame(), out, history, some)
     print("\n".join(str(p) for p in paths if p.suffix in (".png", ".json")))
     print("\n".join(notes))

@@ -32,13 +32,14 @@ def _grouped(ax, stats: pd.DataFrame, datasets, methods, log: bool) -> None:
         s = stats[stats["method"] == m].set_index("dataset").reindex(datasets)
         mean, std = s["mean"].to_numpy(), s["std"].fillna(0).to_numpy()
         pos = x + (j - (len(methods) - 1) / 2) * width
+        one_seed = s["std"].isna().all()  # no spread to draw: no error-bar caps either
         if log:
-            low = np.minimum(std, 0.9 * mean)
-            ax.errorbar(pos, mean, yerr=[low, std], fmt="o", ms=5, color=color(m), label=m,
+            err = None if one_seed else [np.minimum(std, 0.9 * mean), std]
+            ax.errorbar(pos, mean, yerr=err, fmt="o", ms=5, color=color(m), label=m,
                         capsize=2, lw=0.8)  # fmt: skip
         else:
-            ax.bar(pos, mean, width, yerr=std, color=color(m), label=m, capsize=2,
-                   error_kw={"lw": 0.8})  # fmt: skip
+            ax.bar(pos, mean, width, yerr=None if one_seed else std, color=color(m), label=m,
+                   capsize=2, error_kw={"lw": 0.8})  # fmt: skip
     if log:
         ax.set_yscale("log")
         for edge in x[:-1] + 0.5:  # group separators: points have no bar to show their group
