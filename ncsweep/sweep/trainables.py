@@ -14,6 +14,7 @@ Unset in normal use.
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from typing import Any
 
@@ -25,15 +26,21 @@ from ncsweep.config import ConfigError
 from ncsweep.data import DataError
 from ncsweep.config import ConfigError
 from ncsweep.data import DataError
+from ncsweep.config import ConfigError
+from ncsweep.data import DataError
 from ncsweep.stages import STAGES
 from ncsweep.study.expand import Trial
 from ncsweep.sweep.ledger import Ledger
+from ncsweep.sweep.progress import FAILED_KEY
 from ncsweep.sweep.progress import FAILED_KEY
 from ncsweep.sweep.stages import make_trainer
 from ncsweep.sweep.tracking_hook import TrialTracking
 from ncsweep.train.common import CheckpointError
 
 FAIL_ENV = "NCSWEEP_TEST_FAIL"
+# Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
+# and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
+WILL_FAIL_AGAIN = (ConfigError, DataError)
 # Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
 # and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
 WILL_FAIL_AGAIN = (ConfigError, DataError)
@@ -71,6 +78,8 @@ def _maybe_fail(key: str, epoch: int, attempts: int) -> None:
         at, _, mode = rest.partition(":")
         if part in key and epoch >= int(at) and mode == "data":  # bad input: fails for good
             raise DataError(f"{FAIL_ENV}: injected data error of {key} at epoch {epoch}")
+        if part in key and epoch >= int(at) and mode == "data":  # bad input: fails for good
+            raise DataError(f"{FAIL_ENV}: injected data error of {key} at epoch {epoch}")
         if part in key and epoch >= int(at) and (mode == "always" or attempts <= 1):
             raise InjectedFailure(f"{FAIL_ENV}: injected failure of {key} at epoch {epoch}")
 
@@ -79,6 +88,7 @@ class StudyTrainable(tune.Trainable):
     """Runs one trial of a study: an evaluator, a stage-1 or a stage-2 run."""
 
     def setup(self, config: dict[str, Any]) -> None:
+        _quiet_actor_exit()
         trial: Trial = config["trial"]
         self.cfg = STAGES[trial.stage].typed_config(config["config"], f"trial {trial.key}")
         # Nothing else here: Tune may construct an actor with a trial's config and then run that
@@ -156,6 +166,14 @@ class StudyTrainable(tune.Trainable):
         self.trainer = None
         return {"done": True, FAILED_KEY: reason}
 
+    def _fail_for_good(self, exc: Exception) -> dict[str, Any]:
+        reason = f"{type(exc).__name__}: {exc}"
+        Ledger(self.config_["storage"]).mark_failed(self.trial.key, reason)
+        if getattr(self, "tracking", None) is not None:
+            self.tracking.end("FAILED")
+        self.trainer = None
+        return {"done": True, FAILED_KEY: reason}
+
     def _train_some(self) -> dict[str, float]:
         metrics: dict[str, float] = {}
         for _ in range(self.epochs_per_step):
@@ -204,6 +222,22 @@ class StudyTrainable(tune.Trainable):
         if trainer is not None:
             self.tracking.end("FINISHED" if trainer.done else "KILLED")
             self.trainer = None
+
+
+def _quiet_actor_exit() -> None:
+    """Ray ends an actor by raising SystemExit in it; landing inside a weakref callback, that
+    printed "Exception ignored ... Traceback ... SystemExit" after a successful study (issue 14
+    §5). Only that exit is silenced; every other unraisable error is still printed."""
+    hook = sys.unraisablehook
+    if getattr(hook, "ncsweep", False):
+        return
+
+    def quiet(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, SystemExit):
+            hook(unraisable)
+
+    quiet.ncsweep = True  # type: ignore[attr-defined]
+    sys.unraisablehook = quiet
 
 
 def _is_number(v: Any) -> bool:
