@@ -104,18 +104,30 @@ class Ledger:
         ckpt = self.trial_dir(key) / CHECKPOINT
         if not ckpt.is_file():
             return self.read(key)
+        info = ckpt.stat()
         return self.update(
-            key, checkpoint_sha256=file_digest(ckpt), checkpoint_bytes=ckpt.stat().st_size
+            key,
+            checkpoint_sha256=file_digest(ckpt),
+            checkpoint_bytes=info.st_size,
+            checkpoint_mtime_ns=info.st_mtime_ns,
         )
 
-    def verify_checkpoint(self, key: str) -> str | None:
-        """None when the checkpoint is the one recorded at the end of the trial, else why not."""
+    def verify_checkpoint(self, key: str, full: bool = True) -> str | None:
+        """None when the checkpoint is the one recorded at the end of the trial, else why not.
+        ``full=False`` (the driver, over every finished trial): hash only a file whose size or
+        mtime moved since it was recorded (the study's stage-1 checkpoints are ~400 MB each);
+        a trial about to load the file checks the full hash."""
         st, ckpt = self.read(key), self.trial_dir(key) / CHECKPOINT
         want = st.get("checkpoint_sha256")
         if want is None:
             return None  # finished before hashes were recorded, or not checkpointed
         if not ckpt.is_file():
             return f"{ckpt} is missing"
+        info = ckpt.stat()
+        same = (info.st_size, info.st_mtime_ns) == (st.get("checkpoint_bytes"),
+                                                    st.get("checkpoint_mtime_ns"))
+        if not full and same:
+            return None
         if file_digest(ckpt) != want:
             return f"{ckpt} changed since the trial finished (content hash differs)"
         return None

@@ -91,7 +91,7 @@ class DependencySearcher(Searcher):
             waiting = any(self.status[d] == "pending" for d in self.dependents[key])
             if state != "done" or not waiting:
                 continue
-            why = self.ledger.verify_checkpoint(key)
+            why = self.ledger.verify_checkpoint(key, full=False)
             if why:
                 self.ledger.quarantine_checkpoint(key, why)
                 self.status[key] = "pending"
