@@ -241,8 +241,37 @@ def test_real_search_study_and_resume(tmp_path):
         assert runs[t["key"]].data.tags["ncsweep.stopped_early"] == str(
             ledger.read(t["key"])["stopped_early"]
         )
+    from ncsweep.cli import main
+
+    status = CliRunner().invoke(main, ["status", str(storage)])
+    assert status.exit_code == 0, status.output
+    for t in stopped:  # the reason, where a user looks
+        assert f"({ledger.read(t['key'])['error']})" in status.output
     attempts = {t["key"]: t["attempts"] for t in trials}
     resume_study(storage, opts)  # nothing left: no trial runs again, no new trial is made
     after = Ledger(storage).trials()
     assert {t["key"]: t["attempts"] for t in after} == attempts
     assert [t["state"] for t in after] == [t["state"] for t in trials]
+
+
+def test_plan_prices_the_worst_case_like_the_same_grid(tmp_path):
+    """With measured timings: the search's hours if no trial stops = the grid of as many trials."""
+    from ncsweep.study import summarize
+    from ncsweep.study.timings import load_timings
+
+    timings = load_timings(ROOT / "benchmarks" / "timings" / "cpu-example.json")
+    raw = copy.deepcopy(SPACE)
+    for stage in ("stage1", "stage2"):  # GPU-hours count trials that hold a GPU
+        raw[stage]["resources"] = {"gpu": 1, "cpu": 1}
+    grid = copy.deepcopy(raw)
+    del grid["stage1"]["search"]
+    grid["stage1"]["grid"]["seed"] = [0]
+    grid["stage1"]["grid"]["variants"][0]["zeta"] = [0.1, 0.2, 0.3]  # 3 trials, as the budget
+    for space_raw, name in ((raw, "search"), (grid, "grid")):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(space_raw))
+    space, trials = load_study(tmp_path / "search.yaml")
+    gspace, gtrials = load_study(tmp_path / "grid.yaml")
+    search = summarize(space, trials, timings=timings)["search"]["max_gpu_hours"]
+    hours = summarize(gspace, gtrials, timings=timings)["gpu_hours"]
+    assert search is not None and search > 0
+    assert search == pytest.approx(hours["stage1"] + hours["stage2"])

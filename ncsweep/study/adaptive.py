@@ -211,7 +211,9 @@ def round_zeta(z: float) -> float:
 
 
 # -- the budget, for ``ncsweep plan`` -------------------------------------------------------
-def budget(space) -> dict[str, Any] | None:
+def budget(space, timings=None) -> dict[str, Any] | None:
+    """The search's budget for ``ncsweep plan``; with measured ``timings`` also its worst case
+    in GPU-hours (every trial to the end, and a stage 2 for each)."""
     spec: SearchSpec | None = getattr(space, "search", None)
     if spec is None:
         return None
@@ -235,7 +237,27 @@ def budget(space) -> dict[str, Any] | None:
         "max_trials": n_groups * spec.trials,
         "max_stage1_epochs": n_groups * spec.trials * epochs,
         "max_stage2": n_groups * spec.trials if space.stage2 is not None else 0,
+        "max_gpu_hours": _max_hours(space, timings) if timings is not None else None,
     }
+
+
+def _max_hours(space, timings) -> float | None:
+    """GPU-hours if no trial stopped early: per group, one trial (ζ does not change its cost)
+    and its stage 2, times the trials per group."""
+    from ncsweep.study.expand import _evaluators
+    from ncsweep.study.plan import trial_hours
+
+    evaluators = _evaluators(space, []) if space.stage2 is not None else {}
+    total = 0.0
+    for group in groups(space):
+        s1 = stage1_trial(space, group, space.search.low, 0)
+        s2 = stage2_trial(space, s1, evaluators[group["dataset"]]) if evaluators else None
+        for t in filter(None, (s1, s2)):
+            hours, _ = trial_hours(t, timings)
+            if hours is None:
+                return None
+            total += hours * t.resources.get("gpu", 0) * space.search.trials
+    return total
 
 
 def _as_dict(cfg: Any) -> dict[str, Any]:
@@ -262,4 +284,13 @@ def render_budget(plan: Mapping[str, Any]) -> list[str]:
         f"    ASHA on {sch['metric']} ({sch['mode']}), reduction factor "
         f"{sch['reduction_factor']}: rungs at epochs {rungs} of {sch['max_t']}",
         f"    stage 2 only for trials that survive: at most {b['max_stage2']}",
-    ]
+    ] + _render_hours(b, plan.get("timings"))
+
+
+def _render_hours(b: Mapping[str, Any], timings: Mapping[str, Any] | None) -> list[str]:
+    if b.get("max_gpu_hours") is None:
+        return []
+    cpu = bool(timings) and str(timings.get("device", "")).startswith("cpu")
+    unit = "CPU-hours (CPU timings, NOT a GPU estimate)" if cpu else "GPU-hours"
+    return [f"    at most {b['max_gpu_hours']:.1f} {unit} if no trial stopped early "
+            "(ASHA's stops are the saving)"]  # fmt: skip

@@ -175,7 +175,7 @@ def summarize(
         "timings": _timings_info(timings),
         "reference": REFERENCE,
         "missing_datasets": missing_datasets(space, trials),
-        "search": adaptive.budget(space),  # an adaptive ζ search: its budget, not a grid
+        "search": adaptive.budget(space, timings),  # an adaptive ζ search: its budget, not a grid
     }
     if gpus:
         out["gpus"] = gpus
