@@ -130,6 +130,11 @@ def _finish(ledger, key, svm):
     ledger.mark_done(key)
 
 
+def _history(ledger, key, svm):
+    lines = [json.dumps({"epoch": e, "svm_acc": v, "seconds": e}) for e, v in enumerate(svm, 1)]
+    (ledger.trial_dir(key) / "history.jsonl").write_text("\n".join(lines) + "\n")
+
+
 def test_searcher_makes_trials_asha_stops_one_and_only_survivors_get_stage2(tmp_path):
     from ray.tune.schedulers import TrialScheduler
     from ray.tune.search import Searcher
@@ -174,9 +179,15 @@ def test_searcher_makes_trials_asha_stops_one_and_only_survivors_get_stage2(tmp_
     assert third.stage == "stage1" and searcher.made == {f"{DS}/vibcreg/warp": 3}
     assert searcher.suggest("t5") is None  # trials still run; the budget is spent
     # the driver dies here; a resume keeps the stopped trial stopped and spends no new budget
-    _, _, again, _ = _searcher(tmp_path)
+    _history(ledger, k1, [0.9, 0.9, 0.95, 0.95])
+    _history(ledger, k2, [0.4])
+    _, _, again, asha2 = _searcher(tmp_path)
     assert again.status[k2] == "skipped" and ledger.read(k2)["state"] == "skipped"
     assert again.made == {f"{DS}/vibcreg/warp": 3} and again.status[k1] == "done"
+    # ASHA's bar carries over: the rerun third trial meets t1 and t2 at rung 1 (cutoff 0.65)
+    rerun = SimpleNamespace(trial_id="r3", config={"key": third.key, "trial": third})
+    asha2.on_trial_add(None, rerun)
+    assert asha2.on_trial_result(None, rerun, {"epoch": 1, "svm_acc": 0.5}) == TrialScheduler.STOP
     assert not all_done(again)  # stage 2 and the third trial still to run
     for key in (s2["key"], third.key):
         _finish(ledger, key, 0.5)

@@ -4,16 +4,15 @@
 when no known trial is ready and a group (dataset × ssl × augmentation) has budget left, it asks
 that group's inner Tune ``OptunaSearch`` (TPE) for ζ and builds the trial with the grid's rules
 (``study/adaptive.py``), adds it to the ledger's plan and hands it out. Stage 2 follows only a
-stage-1 trial that finished. :class:`GroupASHA` runs one Tune ``AsyncHyperBandScheduler`` per
-group over the searched stage-1 trials (a dataset's accuracies say nothing about another's) and
-passes every other trial through; its ``metric`` stays unset so Tune's strict metric check does
-not demand the stage-1 metric from evaluator and stage-2 results.
+stage-1 trial that finished. ``sweep/asha.py``'s :class:`GroupASHA` stops them early (one Tune
+ASHA per group).
 
 A trial ASHA stops ends ``skipped`` in the ledger with ``stopped_early: <epoch>`` and the reason
 ("stopped early by ASHA at epoch N ..."): ``status`` prints it, ``resume`` keeps it (it never runs
 again) and still counts it against the budget, and Optuna is told it was pruned. On resume the
 inner searchers are warm-started from the ledger (finished trials with their final metric,
-stopped ones as pruned), so the budget and TPE's history carry over.
+stopped ones as pruned) and ASHA's rungs from their histories, so the budget, TPE's history
+and the bar a new trial must clear carry over.
 """
 
 from __future__ import annotations
@@ -25,62 +24,14 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from ncsweep.fsutil import atomic_write_text
 from ncsweep.study import adaptive as A
 from ncsweep.study.expand import Trial
+from ncsweep.sweep.asha import GroupASHA
 from ncsweep.sweep.ledger import PLAN, Ledger, read_json
 from ncsweep.sweep.searcher import DependencySearcher
-
-
-class GroupASHA(FIFOScheduler):
-    """ASHA per search group over searched stage-1 trials; CONTINUE for every other trial."""
-
-    def __init__(self, spec: A.SearchSpec, max_t: int):
-        super().__init__()
-        self.spec, self.max_t = spec, max_t
-        self.ashas: dict[str, AsyncHyperBandScheduler] = {}
-        self.stopped: dict[str, tuple[int, float]] = {}  # our key → (epoch, metric value)
-
-    def _asha(self, trial) -> AsyncHyperBandScheduler | None:
-        t: Trial = trial.config["trial"]
-        if not A.is_searched(t):
-            return None
-        group = A.group_of(t.labels)
-        if group not in self.ashas:
-            s = self.spec
-            self.ashas[group] = AsyncHyperBandScheduler(
-                time_attr="epoch", metric=s.metric, mode=s.mode, max_t=self.max_t,
-                grace_period=s.grace_period, reduction_factor=s.reduction_factor, brackets=1,
-            )  # fmt: skip
-        return self.ashas[group]
-
-    def on_trial_add(self, tune_controller, trial) -> None:
-        if (asha := self._asha(trial)) is not None:
-            asha.on_trial_add(tune_controller, trial)
-
-    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
-        asha = self._asha(trial)
-        if asha is None or trial.trial_id not in asha._trial_info:
-            return TrialScheduler.CONTINUE
-        action = asha.on_trial_result(tune_controller, trial, result)
-        epoch = int(result.get("epoch", 0))
-        if action == TrialScheduler.STOP and epoch < self.max_t and not result.get("done"):
-            self.stopped[trial.config["key"]] = (epoch, float(result[self.spec.metric]))
-            return action
-        return TrialScheduler.CONTINUE  # at max_t the trial finishes on its own
-
-    def on_trial_complete(self, tune_controller, trial, result: dict) -> None:
-        asha = self._asha(trial)
-        if asha is not None and trial.trial_id in asha._trial_info:
-            asha.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_remove(self, tune_controller, trial) -> None:
-        asha = self._asha(trial)
-        if asha is not None and trial.trial_id in asha._trial_info:
-            asha.on_trial_remove(tune_controller, trial)
 
 
 class SearchingSearcher(DependencySearcher):
@@ -133,6 +84,8 @@ class SearchingSearcher(DependencySearcher):
         """Tell TPE what earlier runs of this study found; a done trial without stage 2 gets it."""
         inner, zeta = self.inner[A.group_of(t.labels)], {"zeta": t.config["ssl"]["zeta"]}
         st = self.ledger.read(t.key)
+        if self.status[t.key] == "done" or st.get("stopped_early"):
+            self.scheduler.seed(t, self.ledger.trial_dir(t.key) / "history.jsonl")
         if self.status[t.key] == "done":
             value = self._final(t.key)
             if value is not None:
