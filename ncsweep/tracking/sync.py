@@ -135,13 +135,17 @@ class _Syncer:
         if run.info.status != self._status(state, done):
             todo.add("status")
         if done:
+            from ncsweep.stages import STAGES
+
+            stage = STAGES[run.data.tags[T.STAGE]]
+            out = self.ledger.trial_dir(run.data.tags[T.TRIAL_KEY])
             names = {a.path for a in self.client.list_artifacts(run.info.run_id)}
-            final = _final_metrics(self.ledger.trial_dir(run.data.tags[T.TRIAL_KEY]))
-            if any(k not in run.data.metrics for k in final):
+            if any(k not in run.data.metrics for k in stage.final_metrics):
                 todo.add("final")
-            if any(n not in names for n in ARTIFACTS):
+            if any(n not in names for n in ARTIFACTS if (out / n).is_file()):
                 todo.add("files")
-            if self.figures and not {"figures", "arrays"} & names:
+            # figures are drawn from a checkpoint: a stage without one has none
+            if self.figures and stage.checkpointed and not {"figures", "arrays"} & names:
                 todo.add("figures")
         return todo
 
