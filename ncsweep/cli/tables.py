@@ -108,7 +108,7 @@ def _run(study, tracking_uri, experiment, out, default_name, tables, figures, lo
     for note in report.notes:
         click.echo(f"note: {note}")
     if report.summary:
-        click.echo(f"wrote {report.summary} (tables, CD diagrams, ζ curves on one page)")
+        click.echo(f"wrote {report.summary} (the study on one page)")
     if report.logged_to:
         click.echo(f"logged to the parent run {report.logged_to}")
 
