@@ -69,13 +69,16 @@ SPACE = {
 WALL = ("seconds", "trained_here", "cache_path")  # metrics.json keys that may differ by run
 
 
+CODE: dict[str, str] = {}  # --code DIR: the ncsweep the studies run (e.g. an older checkout)
+
+
 def ncsweep(*args: str, env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [sys.executable, "-m", "ncsweep", *args],
         stdout=out,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **CODE, **(env or {})},
         start_new_session=True,  # its own process group: the local Ray it starts goes with it
     )
 
@@ -281,7 +284,12 @@ def main() -> None:
     ap.add_argument("--studies", type=int, default=1, help="studies per scenario")
     ap.add_argument("--kills", type=int, default=2, help="driver kills per random study")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--code", type=Path, default=None,
+                    help="run the studies with the ncsweep in DIR (a 'before' measurement); "
+                    "the figures are judged by this checkout's rules")
     args = ap.parse_args()
+    if args.code:
+        CODE["PYTHONPATH"] = str(args.code.resolve())
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     args.out.mkdir(parents=True, exist_ok=True)
     space = args.out / "space.yaml"

@@ -220,7 +220,7 @@ def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, strea
 def _name_untracked(ledger: Ledger, trials, tracking, uri: str, stream) -> None:
     """Finished trials the store lacks (an outage, a corrupt store): named, with the command
     that tracks them (issue 13 §3)."""
-    from ncsweep.sweep.tracking_hook import untracked_trials
+    from ncsweep.sweep.tracking_hook import complete_untracked, untracked_trials
 
     if not tracking:
         return
@@ -243,3 +243,4 @@ def resume_study(storage: str | Path, opts: RunOptions | None = None, stream=Non
     if not path.is_file():
         raise StudyError(f"{storage} holds no study ({STUDY} missing)")
     return run_study(path, storage, opts, stream)
+    complete_untracked(ledger, untracked_trials(ledger, [t.key for t in trials]), tracking)

@@ -50,6 +50,20 @@ def untracked_trials(ledger: Any, keys: list[str]) -> list[str]:
     return [k for k in keys if ledger.is_done(k) and ledger.read(k).get("tracked") is False]
 
 
+def complete_untracked(ledger: Any, keys: list[str], tracking: dict[str, Any] | None) -> None:
+    """Driver side, at the end of a run: finished trials whose runs the store lacks in part (a
+    driver killed between a trial's end and its run's close, an outage that ended) are synced
+    from the storage directory while the store answers. Never fatal: `ncsweep sync` remains."""
+    if not keys or not tracking or not tracking.get("reachable", True):
+        return
+    try:
+        from ncsweep.tracking.sync import sync_study
+
+        sync_study(ledger.storage, tracking["uri"], keys=set(keys))
+    except Exception as exc:  # noqa: BLE001 - the results are safe on disk either way
+        warnings.warn(f"could not complete the untracked trials' runs: {exc}", stacklevel=2)
+
+
 class TrialTracking:
     """Trial side: wraps a ``TrialTracker`` (or nothing)."""
 

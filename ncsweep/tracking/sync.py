@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,10 @@ def sync_study(
     tracking_uri: str | None = None,
     figures: bool = True,
     log: Callable[[str], None] | None = None,
+    keys: Collection[str] | None = None,
 ) -> SyncReport:
-    """Bring the store of ``tracking_uri`` (default: the storage's ``mlflow.db``) up to date."""
+    """Bring the store of ``tracking_uri`` (default: the storage's ``mlflow.db``) up to date
+    (only the trials ``keys`` when given: the driver completes its untracked trials)."""
     from ncsweep.config import load_yaml
     from ncsweep.sweep.heartbeat import driver_status, live
     from ncsweep.sweep.ledger import STUDY, Ledger
@@ -81,7 +83,8 @@ def sync_study(
     syncer = _Syncer(ledger, uri, name, parent.parent_run_id, figures, log or (lambda m: None))
     syncer.driver_live = live(driver_status(ledger.storage))
     for t in plan:  # topological: a stage-1 run id exists before its stage 2 is tagged with it
-        syncer.trial(t)
+        if keys is None or t["key"] in keys:
+            syncer.trial(t)
     return syncer.report
 
 
