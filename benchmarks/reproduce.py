@@ -187,7 +187,8 @@ def train_one(args: argparse.Namespace, dataset: str, method: str, seed: int, ep
         train_to_end(trainer, lambda m: _log_probe(tag, m, epochs), resume=True)
         metrics_path.write_text(json.dumps(trainer.final_metrics(), indent=2, default=float))
     if not args.keep_checkpoints:
-        (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # ~0.4 GB each with the projector
+        for path in run_dir.glob("checkpoint*.pt"):  # latest and previous: ~0.4 GB each
+            path.unlink()
     final = json.loads(metrics_path.read_text())
     history = read_history(run_dir)
     return {
