@@ -49,7 +49,7 @@ def _final(ax, runs: list[dict], check: str) -> None:
     ax.legend(fontsize=7, loc="best")
     ax.set_xlim(-0.6, len(methods) - 0.4)
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"{check}: final probes (bar = mean over seeds)", fontsize=9)
+    ax.set_title(f"{check}: final probes (bar: mean of seeds)", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -66,6 +66,6 @@ def _curves(ax, runs: list[dict], check: str) -> None:
             ax.plot(ep, mean, style, color=COLORS.get(m), label=label, marker=".")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (mean over seeds)")
-    ax.set_title(f"{check}: probes during training", fontsize=9)
+    ax.set_title(f"{check}: probes during training", fontsize=8)
     ax.legend(fontsize=7, handlelength=3)
     ax.grid(alpha=0.3)
