@@ -75,7 +75,7 @@ def test_shipped_space_parses_to_a_budget_not_a_grid():
 
 
 def test_bad_search_sections_are_one_error_naming_each_key():
-    raw = _space(zeta={"low": 0.5, "high": 0.1}, trials=0, bogus=1)
+    raw = _space(zeta={"low": 0.5, "high": 0.1}, trials=0, bogus=1, max_concurrent=0)
     raw["stage1"]["search"]["scheduler"].update(mode="up", grace_period=3)
     raw["stage1"]["config"]["run"]["eval_every"] = 2
     raw["stage1"]["grid"]["variants"][0]["zeta"] = [0.1]
@@ -83,6 +83,7 @@ def test_bad_search_sections_are_one_error_naming_each_key():
         parse_space(raw, "zs.yaml")
     text = str(exc.value)
     for part in ("stage1.search.bogus: unknown key", "stage1.search.trials", "low must be below",
+                 "stage1.search.max_concurrent: expected an integer >= 1",
                  "scheduler.mode: expected min or max", "grace_period: 3 is not a multiple",
                  "zeta is searched", "zs.yaml"):  # fmt: skip
         assert part in text, part
@@ -103,14 +104,14 @@ def test_plan_shows_the_budget_and_rungs(tmp_path):
 
 
 # -- the searcher and ASHA, driven by hand on a real ledger (no cluster) --------------------
-def _searcher(tmp_path):
+def _searcher(tmp_path, **search):
     pytest.importorskip("ray.tune")
     from ncsweep.sweep.adaptive import make_search, searched_trials
     from ncsweep.sweep.driver import _config_maker
     from ncsweep.sweep.ledger import Ledger
 
     path = tmp_path / "zs.yaml"
-    path.write_text(yaml.safe_dump(SPACE))
+    path.write_text(yaml.safe_dump(_space(**search)))
     space, trials = load_study(path)
     ledger = Ledger(tmp_path / "st")
     trials = searched_trials(space, trials, ledger)
@@ -200,6 +201,18 @@ def test_searcher_makes_trials_asha_stops_one_and_only_survivors_get_stage2(tmp_
     _finish(ledger, last["key"], 0.5)
     again.on_trial_complete("t6", {})
     assert all_done(again) and again.suggest("x") == Searcher.FINISHED
+
+
+def test_max_concurrent_per_group_waits_for_a_result(tmp_path):
+    _, ledger, searcher, _ = _searcher(tmp_path, max_concurrent=1)
+    _finish(ledger, searcher.suggest("t0")["key"], 1.0)
+    searcher.on_trial_complete("t0", {})
+    first = searcher.suggest("t1")["key"]
+    assert searcher.suggest("t2") is None  # one searched trial of the group at a time
+    _finish(ledger, first, 0.8)
+    searcher.on_trial_complete("t1", {})
+    assert searcher.suggest("t3")["trial"].stage == "stage2"  # the survivor's stage 2 first
+    assert searcher.suggest("t4")["trial"].stage == "stage1"  # then the next ζ
 
 
 def test_a_failed_searched_trial_is_not_a_survivor(tmp_path):

@@ -31,7 +31,7 @@ from typing import Any
 
 from ncsweep.stages import STAGES, grid_stage
 
-SEARCH_KEYS = {"zeta", "trials", "searcher", "scheduler"}
+SEARCH_KEYS = {"zeta", "trials", "max_concurrent", "searcher", "scheduler"}
 ZETA_KEYS = {"low", "high", "log"}
 SEARCHER_KEYS = {"name", "n_startup_trials", "seed"}
 SCHEDULER_KEYS = {"name", "metric", "mode", "grace_period", "reduction_factor"}
@@ -47,6 +47,7 @@ class SearchSpec:
     high: float = 0.5
     log: bool = True
     trials: int = 8  # per group
+    max_concurrent: int | None = None  # per group; TPE learns only from trials that finished
     n_startup_trials: int = 3  # TPE samples at random until this many trials told it a value
     seed: int = 0
     metric: str = "svm_acc"  # a stage-1 per-epoch metric (probe epochs: run.eval_every)
@@ -105,9 +106,9 @@ def parse_search(raw: Any, stage1_config: Mapping[str, Any], epochs_per_step: in
     _checked(zeta, spec, "stage1.search.zeta", problems, low={"low": 1e-12, "high": 1e-12})
     if "log" in zeta:
         spec["log"] = bool(zeta["log"])
-    if "trials" in top:
-        _checked({"trials": top["trials"]}, spec, "stage1.search", problems, ("trials",),
-                 {"trials": 1})  # fmt: skip
+    for key in ("trials", "max_concurrent"):
+        if top.get(key) is not None:
+            _checked({key: top[key]}, spec, "stage1.search", problems, (key,), {key: 1})
     searcher = _section(top.get("searcher"), SEARCHER_KEYS, "stage1.search.searcher", problems)
     _name(searcher, SEARCHERS, "stage1.search.searcher", problems)
     _checked(searcher, spec, "stage1.search.searcher", problems, ("n_startup_trials", "seed"),
@@ -234,6 +235,7 @@ def budget(space, timings=None) -> dict[str, Any] | None:
                       "rungs": spec.rungs(epochs), "max_t": epochs},  # fmt: skip
         "groups": n_groups,
         "trials_per_group": spec.trials,
+        "max_concurrent_per_group": spec.max_concurrent,
         "max_trials": n_groups * spec.trials,
         "max_stage1_epochs": n_groups * spec.trials * epochs,
         "max_stage2": n_groups * spec.trials if space.stage2 is not None else 0,
@@ -280,7 +282,9 @@ def render_budget(plan: Mapping[str, Any]) -> list[str]:
         f"{b['searcher']['seed']})",
         f"    budget: {b['trials_per_group']} stage-1 trials x {b['groups']} groups "
         f"(dataset x ssl x augmentation) = at most {b['max_trials']} trials, "
-        f"{b['max_stage1_epochs']} stage-1 epochs",
+        f"{b['max_stage1_epochs']} stage-1 epochs"
+        + (f", at most {b['max_concurrent_per_group']} at once per group"
+           if b.get("max_concurrent_per_group") else ""),  # fmt: skip
         f"    ASHA on {sch['metric']} ({sch['mode']}), reduction factor "
         f"{sch['reduction_factor']}: rungs at epochs {rungs} of {sch['max_t']}",
         f"    stage 2 only for trials that survive: at most {b['max_stage2']}",

@@ -114,7 +114,10 @@ class SearchingSearcher(DependencySearcher):
 
     def _new_stage1(self) -> Trial | None:
         """A new searched trial of the group with the fewest so far, or None (budget spent)."""
-        open_ = [g for g, n in self.made.items() if n < self.spec.trials]
+        cap = self.spec.max_concurrent or self.spec.trials
+        running = [A.group_of(self.trials[k].labels) for k, s in self.status.items()
+                   if s == "running" and A.is_searched(self.trials[k])]  # fmt: skip
+        open_ = [g for g, n in self.made.items() if n < self.spec.trials and running.count(g) < cap]
         if not open_:
             return None
         group = min(open_, key=lambda g: self.made[g])
