@@ -208,8 +208,8 @@ def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, strea
     _tuner(searcher, ledger, opts, stream, scheduler).fit()
     searcher.reconcile()
     counts = searcher.counts()
-    if tracking and tracking.get("tracker"):
-        tracking["tracker"].end("FINISHED")
+    if tracking and tracking.get("tracker") and tracking.get("reachable", True):
+        tracking["tracker"].end("FINISHED")  # (an unreachable store: nothing to close)
     from ncsweep.sweep.progress import format_counts
 
     print(f"study {space.name} finished: {format_counts(counts)}", file=stream)
