@@ -271,6 +271,12 @@ def test_real_search_study_and_resume(tmp_path):
     assert status.exit_code == 0, status.output
     for t in stopped:  # the reason, where a user looks
         assert f"({ledger.read(t['key'])['error']})" in status.output
+    # what the search chose, beside the trials and on the parent run
+    log = json.loads((storage / "search.json").read_text())["groups"][f"{DS}/vibcreg/warp"]
+    assert len(log["trials"]) == 3 and log["best"]["key"] in survivors
+    parent = client.search_runs([exp.experiment_id], "tags.`ncsweep.role` = 'parent'")[0]
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "search")}
+    assert logged == {"search/search.md", "search/search.json"}
     attempts = {t["key"]: t["attempts"] for t in trials}
     resume_study(storage, opts)  # nothing left: no trial runs again, no new trial is made
     after = Ledger(storage).trials()

@@ -154,6 +154,14 @@ class SearchingSearcher(DependencySearcher):
             if self.ledger.is_done(t.key):
                 self.status[t.key] = "done"
 
+    def reconcile(self) -> None:
+        """After the Tune run: the ledger as the base has it, and the search's log (search.md)."""
+        super().reconcile()
+        from ncsweep.sweep.search_log import write_search_log
+
+        any_trial = next(iter(self.trials.values()), None)
+        write_search_log(self, self.config_for(any_trial).get("tracking") if any_trial else None)
+
     # -- results ---------------------------------------------------------------------------
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         key = self.live.get(trial_id)
