@@ -107,3 +107,22 @@ def test_tables_against_a_server_that_is_down(tmp_path):
     )
     one_error(proc, "no MLflow server answers")
     assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.slow
+def test_run_address_that_answers_tcp_but_is_no_ray_cluster(tmp_path):
+    """Ray would retry such an address forever; the driver gives up after NCSWEEP_RAY_CONNECT_S."""
+    import socket
+
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(SPACE))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        os.environ["NCSWEEP_RAY_CONNECT_S"] = "5"
+        try:
+            proc = sh("run", "mine.yaml", "--storage", "st", "--address", address, cwd=tmp_path)
+        finally:
+            del os.environ["NCSWEEP_RAY_CONNECT_S"]
+    one_error(proc, f"cannot join the Ray cluster at {address}", "no answer within 5 s")
+    assert not (tmp_path / "st").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,10 +68,7 @@ def _init_ray(opts: RunOptions) -> bool:
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}} if env else {}
     if opts.address:
-        try:
-            ray.init(address=opts.address, **kwargs)
-        except (ConnectionError, TimeoutError) as exc:
-            raise StudyError(f"cannot join the Ray cluster at {opts.address}: {exc}") from exc
+        _join(opts.address, kwargs)
         return True
     # address="local": always a fresh cluster of our own; joining one that happens to run on this
     # machine is what --address auto is for (and num_cpus/num_gpus would be refused there).
@@ -82,6 +80,43 @@ def _init_ray(opts: RunOptions) -> bool:
         **kwargs,
     )
     return True
+
+
+def _join(address: str, kwargs: dict[str, Any]) -> None:
+    """``ray.init(address)`` within ``NCSWEEP_RAY_CONNECT_S`` seconds: something that accepts TCP
+    but is no Ray head makes Ray retry forever inside C++ (an alarm never fires; issue 14 §8), so
+    it connects from a daemon thread, and SIGTERM is then handled as Ray's main thread does."""
+    import ray
+
+    wait_s = float(os.environ.get("NCSWEEP_RAY_CONNECT_S", "45"))
+    failure: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            ray.init(address=address, **kwargs)
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=connect, name="ncsweep-ray-join", daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    if thread.is_alive() or failure:
+        why = f"no answer within {wait_s:.0f} s" if thread.is_alive() else str(failure[0])
+        raise StudyError(
+            f"cannot join the Ray cluster at {address} ({why}): check the address (`ray status` "
+            "on the head node); nothing was written to the storage"
+        )
+    _exit_on_sigterm()
+
+
+def _exit_on_sigterm() -> None:
+    """What ``ray.init`` does in the main thread: SIGTERM exits through ``finally`` blocks (the
+    heartbeat then says "stopped", not "lost")."""
+    import signal
+
+    is_main = threading.current_thread() is threading.main_thread()
+    if is_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
 
 
 def _tuner(searcher, ledger: Ledger, opts: RunOptions, stream: IO[str], scheduler=None):
@@ -143,18 +178,21 @@ def run_study(
     ledger = Ledger(storage)
     check_same_study(ledger, space, trials, stream)  # another study's storage: refused (§1)
     wait_for_other_driver(ledger.storage, stream)  # two live drivers would run trials twice
-    from ncsweep.sweep.adaptive import all_done, make_search, searched_trials
-
-    trials = searched_trials(space, trials, ledger)  # an adaptive search: those it made so far
-    ledger.save_study(space_path, [t.to_dict() for t in trials])
-    probe, _ = make_search(space, trials, ledger, lambda t: {})
-    if all_done(probe):
-        print(f"study {space.name}: all {len(trials)} trials already done", file=stream)
-        return probe.counts()
-    from ncsweep.sweep.heartbeat import Heartbeat
-
-    started = _init_ray(opts)
+    # --address: join before writing anything, so a cluster that does not answer leaves the
+    # storage as it was (issue 14 §8)
+    started = _init_ray(opts) if opts.address else False
     try:
+        from ncsweep.sweep.adaptive import all_done, make_search, searched_trials
+
+        trials = searched_trials(space, trials, ledger)  # an adaptive search: those made so far
+        ledger.save_study(space_path, [t.to_dict() for t in trials])
+        probe, _ = make_search(space, trials, ledger, lambda t: {})
+        if all_done(probe):
+            print(f"study {space.name}: all {len(trials)} trials already done", file=stream)
+            return probe.counts()
+        from ncsweep.sweep.heartbeat import Heartbeat
+
+        started = _init_ray(opts) or started
         with Heartbeat(ledger.storage):  # lets `ncsweep status` tell a live driver from a dead one
             return _fit(space, trials, ledger, opts, stream)
     finally:
@@ -224,6 +262,7 @@ def _name_untracked(ledger: Ledger, trials, tracking, uri: str, stream) -> None:
 
     if not tracking:
         return
+    complete_untracked(ledger, untracked_trials(ledger, [t.key for t in trials]), tracking)
     keys = untracked_trials(ledger, [t.key for t in trials])
     if not keys:
         return
@@ -243,4 +282,3 @@ def resume_study(storage: str | Path, opts: RunOptions | None = None, stream=Non
     if not path.is_file():
         raise StudyError(f"{storage} holds no study ({STUDY} missing)")
     return run_study(path, storage, opts, stream)
-    complete_untracked(ledger, untracked_trials(ledger, [t.key for t in trials]), tracking)
