@@ -172,3 +172,15 @@ def test_eta_from_this_attempts_pace():
 
     assert eta_s(epoch=30, total=100, resumed_from=10, start=1e3, now=1040.0) == pytest.approx(140)
     assert eta_s(epoch=10, total=100, resumed_from=10, start=1e3, now=1040.0) is None
+
+
+def test_data_root_flag_reaches_every_trial_and_keeps_the_keys(tmp_path):
+    space = json.loads(json.dumps(TINY))
+    space["stage1"]["config"]["data"] = {"root": str(tmp_path)}  # the flag wins over this too
+    path = tmp_path / "rooted.yaml"
+    path.write_text(yaml.safe_dump(space))
+    (tmp_path / "other").mkdir()
+    _, plain = load_study(path)
+    _, moved = load_study(path, str(tmp_path / "other"))
+    assert {t.config["data"]["root"] for t in moved} == {str(tmp_path / "other")}
+    assert [t.key for t in moved] == [t.key for t in plain]

@@ -15,11 +15,20 @@ def load_study(path, data_root: str | None = None) -> tuple[SearchSpace, list[Tr
     else:
         from ncsweep.config import load_yaml
 
-        raw = load_yaml(path)
-        defaults = dict(raw.get("defaults") or {})
-        defaults["data"] = {**(defaults.get("data") or {}), "root": str(data_root)}
-        space = parse_space({**raw, "defaults": defaults}, str(path))
+        raw = dict(load_yaml(path))
+        raw["defaults"] = _with_root(raw.get("defaults"), data_root)
+        if isinstance(raw.get("stage1"), dict) and isinstance(raw["stage1"].get("config"), dict):
+            config = raw["stage1"]["config"]  # a root set here would win over the defaults'
+            if isinstance(config.get("data"), dict) and "root" in config["data"]:
+                raw["stage1"] = {**raw["stage1"], "config": _with_root(config, data_root)}
+        space = parse_space(raw, str(path))
     return space, expand(space)
+
+
+def _with_root(section, data_root) -> dict:
+    section = dict(section or {})
+    section["data"] = {**(section.get("data") or {}), "root": str(data_root)}
+    return section
 
 
 __all__ = [
