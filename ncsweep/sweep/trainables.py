@@ -24,14 +24,9 @@ from ray import tune
 
 from ncsweep.config import ConfigError
 from ncsweep.data import DataError
-from ncsweep.config import ConfigError
-from ncsweep.data import DataError
-from ncsweep.config import ConfigError
-from ncsweep.data import DataError
 from ncsweep.stages import STAGES
 from ncsweep.study.expand import Trial
 from ncsweep.sweep.ledger import Ledger
-from ncsweep.sweep.progress import FAILED_KEY
 from ncsweep.sweep.progress import FAILED_KEY
 from ncsweep.sweep.stages import make_trainer
 from ncsweep.sweep.tracking_hook import TrialTracking
@@ -41,13 +36,6 @@ FAIL_ENV = "NCSWEEP_TEST_FAIL"
 # Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
 # and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
 WILL_FAIL_AGAIN = (ConfigError, DataError)
-# Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
-# and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
-WILL_FAIL_AGAIN = (ConfigError, DataError)
-# Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
-# and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
-WILL_FAIL_AGAIN = (ConfigError, DataError)
-FAILED_KEY = "ncsweep_error"  # in the last result of a trial that failed for good
 
 
 class InjectedFailure(RuntimeError):
@@ -76,8 +64,6 @@ def _maybe_fail(key: str, epoch: int, attempts: int) -> None:
     for spec in filter(None, os.environ.get(FAIL_ENV, "").split(",")):
         part, _, rest = spec.partition("@")
         at, _, mode = rest.partition(":")
-        if part in key and epoch >= int(at) and mode == "data":  # bad input: fails for good
-            raise DataError(f"{FAIL_ENV}: injected data error of {key} at epoch {epoch}")
         if part in key and epoch >= int(at) and mode == "data":  # bad input: fails for good
             raise DataError(f"{FAIL_ENV}: injected data error of {key} at epoch {epoch}")
         if part in key and epoch >= int(at) and (mode == "always" or attempts <= 1):
@@ -149,22 +135,6 @@ class StudyTrainable(tune.Trainable):
         if self.trainer.done:
             self._finish()
         return {**metrics, "epoch": self.trainer.epoch, "done": self.trainer.done}
-
-    def _fail_for_good(self, exc: Exception) -> dict[str, Any]:
-        reason = f"{type(exc).__name__}: {exc}"
-        Ledger(self.config_["storage"]).mark_failed(self.trial.key, reason)
-        if getattr(self, "tracking", None) is not None:
-            self.tracking.end("FAILED")
-        self.trainer = None
-        return {"done": True, FAILED_KEY: reason}
-
-    def _fail_for_good(self, exc: Exception) -> dict[str, Any]:
-        reason = f"{type(exc).__name__}: {exc}"
-        Ledger(self.config_["storage"]).mark_failed(self.trial.key, reason)
-        if getattr(self, "tracking", None) is not None:
-            self.tracking.end("FAILED")
-        self.trainer = None
-        return {"done": True, FAILED_KEY: reason}
 
     def _fail_for_good(self, exc: Exception) -> dict[str, Any]:
         reason = f"{type(exc).__name__}: {exc}"
