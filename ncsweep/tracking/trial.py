@@ -112,8 +112,6 @@ class TrialTracker:
         final = {m.key: m.value for m in entities}
         # train_<term> is the last epoch's train/<term>, already a series: logged once (issue 14)
         entities = [m for m in entities if not m.key.startswith("train_")]
-        # train_<term> is the last epoch's train/<term>, already a series: logged once (issue 14)
-        entities = [m for m in entities if not m.key.startswith("train_")]
 
         def send() -> None:
             self.client.log_batch(self.run_id, metrics=entities, synchronous=True)
