@@ -141,25 +141,6 @@ def run_config(args: argparse.Namespace, dataset: str, method: str, seed: int, e
     return from_dict(Stage1Config, cfg, source="benchmarks/reproduce.py")
 
 
-def _probe_only_trainer():
-    """Stage1Trainer that validates only in epochs that probe.
-
-    The trainer validates every epoch (issue 15 will add a validation cadence to the config);
-    this check reads validation only where a probe follows, and on Mallat (2345 test series of
-    length 1024) a validation pass costs several training epochs.
-    """
-    from ncsweep.train.stage1 import Stage1Trainer
-
-    class ProbeOnlyValidation(Stage1Trainer):
-        def validate(self) -> dict[str, float]:
-            every = self.cfg.run.eval_every
-            if self.done or (every > 0 and self.epoch % every == 0):
-                return super().validate()
-            return {}
-
-    return ProbeOnlyValidation
-
-
 def read_history(run_dir: Path) -> list[dict]:
     path = run_dir / "history.jsonl"
     return [json.loads(ln) for ln in path.read_text().splitlines() if ln] if path.is_file() else []
@@ -177,12 +158,14 @@ def train_seconds_per_epoch(history: list[dict]) -> float | None:
 def train_one(args: argparse.Namespace, dataset: str, method: str, seed: int, epochs: int) -> dict:
     """Train (or reuse, or resume) one run; return its record for the JSON."""
     from ncsweep.train.common import train_to_end
+    from ncsweep.train.stage1 import Stage1Trainer
 
     run_dir = Path(args.out) / "runs" / dataset / f"e{epochs}" / method / f"seed{seed}"
     metrics_path = run_dir / "metrics.json"
     cfg = run_config(args, dataset, method, seed, epochs)
     if not metrics_path.is_file():
-        trainer = _probe_only_trainer()(cfg, run_dir)
+        # the package validates only on probe epochs and the last (run.val_every unset, issue 15)
+        trainer = Stage1Trainer(cfg, run_dir)
         tag = f"[{dataset} {method} seed {seed}]"
         train_to_end(trainer, lambda m: _log_probe(tag, m, epochs), resume=True)
         metrics_path.write_text(json.dumps(trainer.final_metrics(), indent=2, default=float))
