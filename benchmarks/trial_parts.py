@@ -25,10 +25,12 @@ def now() -> float:
     return time.perf_counter() if torch.cuda.is_available() else time.process_time()
 
 
-def clock(fn, repeat: int = 1) -> float:
-    """Seconds per call of ``fn`` after one warm-up call (CUDA synchronised)."""
+def clock(fn, repeat: int = 1, warm: bool = True) -> float:
+    """Seconds per call of ``fn`` after one warm-up call (CUDA synchronised); ``warm=False``
+    for what has no first-call cost (file writes, scikit-learn)."""
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    fn()
+    if warm:
+        fn()
     sync()
     start = now()
     for _ in range(repeat):
@@ -111,13 +113,25 @@ def stage1_parts(dataset: str, root: str, args, out: Path) -> tuple[list[Part], 
         epoch_s = train_steps_seconds(trainer, args.steps)
         if ssl == "none":
             shared["val_s"] = on_slice(trainer, trainer.validate, args.val_series)
-            trainer.validate()  # the test features a probe reuses
-            shared["probe_s"] = clock(trainer.probe)
+            shared["probe_s"] = probe_seconds(trainer)
             ckpt = trainer.out_dir
-        save_s = clock(trainer.save)  # the projector and its Adam state dominate with SSL
+        save_s = clock(trainer.save, warm=False)  # SSL: the projector and its Adam state
         part = Part(dataset, "stage1", ssl, epoch_s, score_s=setup_s, save_s=save_s, **shared)
         parts.append(part)
     return parts, ckpt
+
+
+def probe_seconds(trainer) -> float:
+    """One probe pass: train features + KNN/SVM fit + prediction of the whole test split. The
+    test features are the validated slice's, repeated to the split's size (prediction cost
+    depends on the count, not the values): no full validation pass just to time a probe."""
+    from ncsweep.metrics import probe_accuracy
+
+    rng = np.random.default_rng(0)  # warm-up: the first call imports scikit-learn (seconds)
+    probe_accuracy(rng.random((8, 4)), np.arange(8) % 2, rng.random((8, 4)), np.arange(8) % 2)
+    feats = trainer._test_features  # (n_slice, 64), left by the last validate()
+    trainer._test_features = np.resize(feats, (len(trainer.x_test), feats.shape[1]))
+    return clock(trainer.probe, warm=False)
 
 
 def stage2_config(stage1: Path, device: str, threads: int, cache: Path, **over) -> Stage2Config:
@@ -158,7 +172,7 @@ def stage2_parts(stage1: Path, args, out: Path, cache: Path) -> tuple[list[Part]
     ds, dev = trainer.data, trainer.device
     steps = max(1, min(args.steps, trainer.steps_per_epoch))
     epoch_s = clock(lambda: _prior_steps(trainer, steps)) / steps * trainer.steps_per_epoch
-    val_s = clock(trainer.validate)
+    val_s = _stage2_val_seconds(trainer, args.val_series)
     one = replace(cfg.evaluator, epochs=1)
     evaluator = fit_fcn(ds.x_train[:8], ds.y_train[:8], ds.n_classes, one, device=dev)
     n = min(args.sample_series, len(ds.x_test))
@@ -188,6 +202,16 @@ def stage2_parts(stage1: Path, args, out: Path, cache: Path) -> tuple[list[Part]
         lambda: get_evaluator(small, replace(one, cache_dir=str(out / f"ev{next(caches)}")), dev)
     )
     return [s2, Part(ds.name, "evaluator", "-", ev_epoch, score_s=test_s + fixed_s)], test_s
+
+
+def _stage2_val_seconds(trainer, n_max: int) -> float:
+    full = trainer.tok_test, trainer.y_test
+    n = min(n_max, len(full[0]))
+    trainer.tok_test, trainer.y_test = full[0][:n], full[1][:n]
+    try:
+        return clock(trainer.validate) * len(full[0]) / n
+    finally:
+        trainer.tok_test, trainer.y_test = full
 
 
 def _prior_steps(trainer, steps: int) -> None:

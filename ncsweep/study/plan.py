@@ -77,7 +77,8 @@ def trial_seconds(t: TrialSpec, timings: Timings | None) -> tuple[dict[str, floa
     batch = stage.batch_size(t.config)
     per_epoch = epoch_seconds(t.stage, info.length, info.n_train, ssl, timings, batch)
     if per_epoch is None:
-        return None, f"{t.stage}/{ssl_kind(t.stage, ssl)} (not measured)"
+        where = f"{t.labels['dataset']} " if timings.parts else ""  # parts are per dataset
+        return None, f"{where}{t.stage}/{ssl_kind(t.stage, ssl)} (not measured)"
     extra = _eval_seconds(t, info, timings) if stage.samples else 0.0
     if extra is None:
         return None, f"{t.stage} generative evaluation (no sample or evaluator timing)"
