@@ -17,7 +17,8 @@ _EVALUATOR = STAGES["evaluator"].name  # stage 2's CAS trains the evaluator's FC
 REFERENCE = "the thesis ran the 728-model grid in about 700 GPU-hours (NTNU Idun)"
 NO_TIMINGS = (
     "unknown (no measured timings; run benchmarks/stage1_throughput.py --write-timings F and "
-    "benchmarks/stage2_throughput.py --write-timings F on your GPU, then plan --timings F)"
+    "benchmarks/stage2_throughput.py --write-timings F on your GPU, then plan --timings F; "
+    "whole trials, evaluation included: benchmarks/trial_cost.py --device cuda --out F)"
 )
 
 
