@@ -79,6 +79,7 @@ def ncsweep(*args: str, env: dict | None = None, log: Path | None = None) -> sub
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, **CODE, **(env or {})},
+        cwd=CODE.get("PYTHONPATH"),  # `python -m` puts the cwd first on sys.path
         start_new_session=True,  # its own process group: the local Ray it starts goes with it
     )
 
@@ -215,7 +216,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def scenario(name: str, i: int, root: Path, space: Path, reference, rng, kills: int) -> dict:
+def scenario(name: str, i: str, root: Path, space: Path, reference, rng, kills: int) -> dict:
     storage, log = root / f"{name}-{i}", root / f"{name}-{i}.log"
     uri, injected = None, 0
     if name == "random":
@@ -284,6 +285,7 @@ def main() -> None:
     ap.add_argument("--studies", type=int, default=1, help="studies per scenario")
     ap.add_argument("--kills", type=int, default=2, help="driver kills per random study")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="prefix of this batch's study folders in --out")
     ap.add_argument("--code", type=Path, default=None,
                     help="run the studies with the ncsweep in DIR (a 'before' measurement); "
                     "the figures are judged by this checkout's rules")
@@ -305,7 +307,7 @@ def main() -> None:
     for name in args.scenarios.split(","):
         for i in range(args.studies):
             t0 = time.monotonic()
-            row = scenario(name, i, args.out, space, reference, rng, args.kills)
+            row = scenario(name, f"{args.tag}{i}", args.out, space, reference, rng, args.kills)
             row["seconds"] = round(time.monotonic() - t0)
             rows.append(row)
             print(json.dumps(row), flush=True)
