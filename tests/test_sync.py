@@ -122,3 +122,21 @@ def test_corrupt_store_is_one_clear_error_and_sync_rebuilds(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert f"{len(plan)} runs created" in result.output
+
+
+def test_driver_completes_a_run_left_running_after_its_trial_was_done(tmp_path):
+    """The kill between a trial's done and its run's close (benchmarks/faults.py 'done')."""
+    from ncsweep.sweep.tracking_hook import complete_untracked, untracked_trials
+
+    storage, plan, running = _storage(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'drv.db'}"
+    sync_study(storage, uri, figures=False)
+    client, runs = _runs(uri)
+    key = next(t["key"] for t in plan if t["stage"] == "stage1")
+    client.update_run(runs[key].info.run_id, status="RUNNING")
+    ledger = Ledger(storage)
+    ledger.update(key, tracked=False)
+    assert untracked_trials(ledger, [t["key"] for t in plan]) == [key]
+    complete_untracked(ledger, [key], {"uri": uri, "reachable": True})
+    assert client.get_run(runs[key].info.run_id).info.status == "FINISHED"
+    assert untracked_trials(ledger, [t["key"] for t in plan]) == []
