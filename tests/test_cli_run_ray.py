@@ -68,7 +68,7 @@ def test_exit_code_and_a_clean_stdout(study):
     _, proc = study
     assert proc.returncode == 1, proc.stderr[-3000:]  # one trial failed
     assert "1 trial(s) failed or were skipped" in proc.stderr
-    for noise in ("Number of trials", "TensorBoard", "View detailed results"):
+    for noise in ("Number of trials", "TensorBoard", "tensorboard", "View detailed results"):
         assert noise not in proc.stdout and noise not in proc.stderr
     at = max(proc.stderr.find("Traceback"), proc.stderr.find("SystemExit"))
     assert at < 0, proc.stderr[max(0, at - 500) : at + 2500]
