@@ -148,10 +148,11 @@ def test_the_cache_holds_the_real_features_fid_needs(ds, tmp_path, monkeypatch):
     cfg = tiny(tmp_path)
     model, first = get_evaluator(ds, cfg)
     want = predict(model, ds.x_test)[0]
-    assert first["test_features"].shape == (len(ds.x_test), 128)
-    np.testing.assert_allclose(first["test_features"], want, rtol=1e-5, atol=1e-6)
+    assert model.test_features.shape == (len(ds.x_test), 128)
+    np.testing.assert_allclose(model.test_features, want, rtol=1e-5, atol=1e-6)
     passes = []
     monkeypatch.setattr(ev, "predict", lambda *a, **k: passes.append(1) or predict(*a, **k))
-    _, again = get_evaluator(ds, cfg)
-    assert not again["trained"] and passes == []  # no pass over the test split
-    np.testing.assert_array_equal(again["test_features"], first["test_features"])
+    cached, again = get_evaluator(ds, cfg)
+    assert first["trained"] and not again["trained"] and passes == []  # no test-split pass
+    np.testing.assert_array_equal(cached.test_features, model.test_features)
+    json.dumps(again)  # info stays plain JSON (the CLI prints it)

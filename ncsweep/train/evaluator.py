@@ -145,8 +145,9 @@ def get_evaluator(
     """The cached FCN for ``ds`` (a ``UCRDataset``), training it first if no process has.
 
     Returns (model in eval mode on ``device``, info) with info keys ``test_acc``, ``path``,
-    ``trained`` (True when this call trained it), ``seconds``, ``test_features`` (N_test, 128)
-    float64: the real side of FID, computed once when the entry was trained.
+    ``trained`` (True when this call trained it), ``seconds`` (plain JSON values). The model
+    carries ``test_features`` (N_test, 128) float64: the real side of FID, computed once when the
+    entry was trained.
     """
     folder = cache_dir(cfg)
     folder.mkdir(parents=True, exist_ok=True)
@@ -164,5 +165,5 @@ def get_evaluator(
     info["seconds"] = entry["seconds"]
     model = model.to(device).eval()
     feats = entry.get("test_features")  # entries written before issue 15 lack them
-    info["test_features"] = feats.numpy() if feats is not None else predict(model, ds.x_test)[0]
+    model.test_features = feats.numpy() if feats is not None else predict(model, ds.x_test)[0]
     return model, info

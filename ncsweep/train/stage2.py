@@ -156,7 +156,7 @@ class Stage2Trainer(Trainer):
         gen = torch.Generator().manual_seed(self.cfg.run.seed + EVAL_SEED_OFFSET)
         scores = evaluate_generation(  # the test split's FID features come from the cache
             self.model, self.stage1, self.data, evaluator, self.cfg, gen, self.log,
-            real_features=info["test_features"],
+            real_features=evaluator.test_features,
         )
         scores["evaluator_acc"] = info["test_acc"]
         scores["seconds_eval"] = time.perf_counter() - start
