@@ -67,7 +67,7 @@ def _init_ray(opts: RunOptions) -> bool:
         return False
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}} if env else {}
-    if opts.address:
+    if opts.address and opts.address != "local":  # "local" starts our own, as None does
         _join(opts.address, kwargs)
         return True
     # address="local": always a fresh cluster of our own; joining one that happens to run on this
