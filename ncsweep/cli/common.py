@@ -13,6 +13,29 @@ from typing import Any
 import click
 
 
+def run_dir_options(config_help: str) -> Callable[[Callable], Callable]:
+    """``--config FILE``, ``--out DIR`` and ``--resume/--no-resume``: every one-stage command."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(path_type=Path), help=config_help),
+        click.option(
+            "--out", required=True, type=click.Path(path_type=Path), help="Run directory."
+        ),
+        click.option(
+            "--resume/--no-resume",
+            default=True,
+            show_default=True,
+            help="Continue from OUT/checkpoint.pt.",
+        ),
+    ]
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):  # the first listed stays first in --help
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn ncsweep's input errors into a one-message exit 1 (no traceback for bad input)."""

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import check_device, config_from, print_final, progress_printer, user_errors
+from ncsweep.cli.common import (
+    check_device,
+    config_from,
+    print_final,
+    progress_printer,
+    run_dir_options,
+    user_errors,
+)
 from ncsweep.config import Stage1Config
 
 # The defaults shown in --help, read from the config itself so that they cannot drift from it.
@@ -96,16 +103,7 @@ def build_stage1_config(config_file: Path | None, flags: dict[str, Any]):
     "--data-root",
     help="UCR archive root; must exist. [default: $NCSWEEP_UCR_ROOT, else the bundled data]",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    help="YAML with any Stage1Config keys (e.g. ssl.proj_hidden).",
-)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
-@click.option(
-    "--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/checkpoint.pt."
-)
+@run_dir_options("YAML with any Stage1Config keys (e.g. ssl.proj_hidden).")
 def stage1(config_file: Path | None, out: Path, resume: bool, **flags: Any) -> None:
     """Train the stage-1 VQ-VAE tokenizer (optionally NC-VQVAE with an SSL loss).
 

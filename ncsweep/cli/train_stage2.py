@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from ncsweep.cli.common import check_device, config_from, print_final, progress_printer, user_errors
+from ncsweep.cli.common import (
+    check_device,
+    config_from,
+    print_final,
+    progress_printer,
+    run_dir_options,
+    user_errors,
+)
 from ncsweep.config import Stage2Config
 
 _D = Stage2Config()  # the defaults --help shows
@@ -65,16 +72,7 @@ def build_stage2_config(config_file: Path | None, flags: dict[str, Any]):
     type=click.Path(path_type=Path),
     help="Folder of cached FCN evaluators (else $NCSWEEP_CACHE/evaluators, else ~/.cache/ncsweep/evaluators).",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    help="YAML with any Stage2Config keys (e.g. evaluator.epochs, eval.cas_epochs).",
-)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
-@click.option(
-    "--resume/--no-resume", default=True, show_default=True, help="Continue from OUT/checkpoint.pt."
-)
+@run_dir_options("YAML with any Stage2Config keys (e.g. evaluator.epochs, eval.cas_epochs).")
 def stage2(config_file: Path | None, out: Path, resume: bool, **flags: Any) -> None:
     """Train the class-conditional MaskGIT prior on a frozen stage-1 tokenizer, then score
     samples with IS, FID and CAS (the FCN evaluator is trained once per dataset and cached).
