@@ -29,7 +29,8 @@ S1_TINY = {
     "run": {"eval_every": 100, "checkpoint_every": 1},
 }
 # the VIbCReg run always fails; the (long) Barlow Twins run fails once after 1 epoch, is retried
-LONG = 40  # epochs of the long Barlow Twins stage 1 (~0.6 s each here)
+LONG = 80  # epochs of the long Barlow Twins stage 1 (~0.6 s each here; it must outlast ~5
+# fresh trial processes on the other GPU: ev, s1-none, the failing s1 twice, then s2-none)
 FAILURES = "s1-SonyAIBORobotSurface1-vibcreg@0:always,s1-SonyAIBORobotSurface1-barlowtwins@1"
 
 
