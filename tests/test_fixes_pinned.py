@@ -49,7 +49,11 @@ def trained_stage1(tmp_path, ssl="vibcreg", aug="warp") -> Stage1Trainer:
 
 def test_validation_scores_the_whole_test_split(tmp_path):
     trainer = trained_stage1(tmp_path, "none", None)
-    x = trainer.x_test  # 601 series: several evaluation batches
+    # 601 series: several evaluation batches; the first 256 scaled ×5 so that the whole split's
+    # error is far from any one batch's (an untrained model's batches differ by < 0.1 %)
+    trainer.x_test = trainer.x_test.clone()
+    trainer.x_test[:256] *= 5.0
+    x = trainer.x_test
     assert len(x) > max(trainer.cfg.optim.batch_size, 256)
     got = trainer.validate()["val/recon"]
     x_hat, u, u_hat = trainer.model.reconstruct(x)  # the whole split in one pass
@@ -58,7 +62,7 @@ def test_validation_scores_the_whole_test_split(tmp_path):
     last = x[-(len(x) % 256) :]  # what the thesis code logged: the last batch only
     x_hat, u, u_hat = trainer.model.reconstruct(last)
     last_only = float(torch.mean((last - x_hat) ** 2) + torch.mean((u - u_hat) ** 2))
-    assert got != pytest.approx(last_only, rel=1e-3)
+    assert got != pytest.approx(last_only, rel=0.1)
 
 
 def test_probe_and_validation_leave_the_model_state_untouched(tmp_path):

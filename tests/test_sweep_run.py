@@ -31,6 +31,7 @@ S1_TINY = {
 # the VIbCReg run always fails; the (long) Barlow Twins run fails once after 1 epoch, is retried
 LONG = 80  # epochs of the long Barlow Twins stage 1 (~0.6 s each here; it must outlast ~5
 # fresh trial processes on the other GPU: ev, s1-none, the failing s1 twice, then s2-none)
+KILLED_LONG = 60  # the long trial of the driver-kill test
 FAILURES = "s1-SonyAIBORobotSurface1-vibcreg@0:always,s1-SonyAIBORobotSurface1-barlowtwins@1"
 
 
@@ -168,7 +169,9 @@ def _driver(space: Path, storage: Path, address: str) -> subprocess.Popen:
 
 
 def test_killed_driver_relaunch_runs_nothing_twice_and_resumes(cluster, tmp_path):
-    space = _write(tmp_path, _space(["SonyAIBORobotSurface1"], 15, stage2=False))
+    # 60 epochs: the long trial must still be running when the short one is done and the driver
+    # is killed (at 15 it finished first on an idle machine)
+    space = _write(tmp_path, _space(["SonyAIBORobotSurface1"], KILLED_LONG, stage2=False))
     storage = tmp_path / "st"
     long_key = None
     proc = _driver(space, storage, cluster.address)
@@ -209,5 +212,5 @@ def test_killed_driver_relaunch_runs_nothing_twice_and_resumes(cluster, tmp_path
         assert after[key]["attempts"] == attempts  # finished trials never ran again
     state = json.loads((storage / "trials" / long_key / "state.json").read_text())
     assert state["resumed_from_epoch"] >= 1  # from its checkpoint, not epoch 0
-    assert _history_epochs(storage, long_key) == list(range(1, 16))
+    assert _history_epochs(storage, long_key) == list(range(1, KILLED_LONG + 1))
     assert json.loads((storage / "driver.json").read_text())["state"] == "finished"
