@@ -77,12 +77,7 @@ def train_steps_seconds(trainer, steps: int) -> float:
     def run() -> None:
         trainer.model.train()
         for idx in some:
-            x = trainer.x_train[idx.to(trainer.device)]  # (B, L)
-            x_aug = trainer.augment(x, trainer.generator) if trainer.augment else None
-            loss, _ = trainer.model(x, x_aug)
-            trainer.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            trainer.optimizer.step()
+            trainer.train_step(idx)
 
     return clock(run) * len(batches) / len(some)
 

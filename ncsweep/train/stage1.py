@@ -69,17 +69,23 @@ class Stage1Trainer(Trainer):
             self.write_metrics()
         return metrics
 
+    def train_step(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One optimiser step on the training series ``idx`` (the schedule is stepped by the
+        caller); returns the loss terms. benchmarks/trial_parts.py times exactly this."""
+        x = self.x_train[idx.to(self.device)]  # (B, L)
+        x_aug = self.augment(x, self.generator) if self.augment else None
+        loss, terms = self.model(x, x_aug)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return terms
+
     def _fit_one_epoch(self) -> dict[str, float]:
         self.model.train()
         totals: dict[str, torch.Tensor] = {}
         batches = _batches(len(self.x_train), self.cfg.optim.batch_size, self.generator)
         for idx in batches:
-            x = self.x_train[idx.to(self.device)]  # (B, L)
-            x_aug = self.augment(x, self.generator) if self.augment else None
-            loss, terms = self.model(x, x_aug)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            terms = self.train_step(idx)
             self.scheduler.step()
             for k, v in terms.items():  # summed on device: one host sync per epoch, not per step
                 totals[k] = totals.get(k, 0.0) + v.detach().float()
