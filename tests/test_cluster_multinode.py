@@ -266,15 +266,20 @@ def test_study_spreads_over_the_nodes(ray_cluster, tmp_path):
         assert by_key[t["key"]]["node"] == t["node"]
 
 
+NODELOSS_EPOCHS = 40
+
+
 def test_study_completes_after_losing_a_worker(ray_cluster, tmp_path):
     storage = tmp_path / "shared" / "study"
-    space = _space(tmp_path / "space.yaml", "nodeloss", epochs=8, seeds=[0, 1], stage2=False)
+    # long enough that a trial is still mid-run on w1 when polled (8 epochs took ~3 s on an idle
+    # machine and the test never saw one running there)
+    space = _space(tmp_path / "space.yaml", "nodeloss", epochs=NODELOSS_EPOCHS, seeds=[0, 1], stage2=False)
     victim = ray_cluster.node_ids["w1"]
     proc = _run_study(ray_cluster, space, storage)
 
     hit, deadline = None, time.time() + STUDY_TIMEOUT_S
     while hit is None and proc.poll() is None and time.time() < deadline:
-        time.sleep(1)
+        time.sleep(0.25)
         if (storage / "plan.json").is_file():
             hit = next((t["key"] for t in _status(storage) if t["state"] == "running"
                         and t["node"] == victim and _epochs(storage, t["key"]) >= 1), None)  # fmt: skip
@@ -290,4 +295,4 @@ def test_study_completes_after_losing_a_worker(ray_cluster, tmp_path):
     assert lost["attempts"] >= 2 and lost["node"] != victim  # retried on a surviving node
     state = json.loads((storage / "trials" / hit / "state.json").read_text())
     assert state.get("resumed_from_epoch", 0) >= 1  # from its checkpoint on the shared storage
-    assert _epochs(storage, hit) == 8
+    assert _epochs(storage, hit) == NODELOSS_EPOCHS
