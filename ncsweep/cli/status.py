@@ -60,6 +60,8 @@ def progress(storage: str, trials: list[dict[str, Any]], now: float) -> None:
     for t in trials:
         state = ledger.read(t["key"])
         t["epoch"], t["epochs"] = epochs_done(ledger.trial_dir(t["key"])), totals.get(t["key"])
+        if t["state"] == "done" and not t["epoch"]:  # the evaluator keeps no history: its cache
+            t["epoch"] = t["epochs"] or 0  # entry is the whole trained FCN (not "0/20")
         t["host"] = state.get("host")
         running = t["state"] == "running" and t["epochs"]
         resumed = int(state.get("resumed_from_epoch") or 0)
