@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ncsweep.config.stage1 import LATE, OPTIM_LIMITS, RunConfig, late
+from ncsweep.config.stage1 import LATE, OPTIM_LIMITS, OptimConfig, RunConfig, late
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,10 @@ class TokenConfig:
 
 
 @dataclass(frozen=True)
-class PriorOptimConfig:
-    LIMITS = OPTIM_LIMITS
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
+class PriorOptimConfig(OptimConfig):
+    """Stage 1's optimiser fields (AdamW + per-step cosine, same defaults) at the prior's batch."""
+
     batch_size: int = 256
-    epochs: int = 1000
 
 
 @dataclass(frozen=True)
