@@ -198,18 +198,19 @@ def _log_probe(tag: str, metrics: dict, epochs: int) -> None:
 
 
 def plan_runs(args: argparse.Namespace) -> list[tuple[str, str, int, int]]:
-    """(dataset, method, seed, epochs). One process: seed-major, so a stopped check still has
-    complete pairs for its first seeds. Several: longest first, so the long runs do not start
-    last and leave the other workers idle (cost ~ epochs x length, an SSL run ~6x the baseline)."""
+    """(dataset, method, seed, epochs), seed-major, so a stopped check still has complete pairs
+    for its first seeds (and a rerun with more seeds reuses them). Several processes: longest
+    first within a seed, so the baseline (~1/3 of an SSL run here) fills a gap instead of
+    starting last and leaving the other workers idle."""
     runs = [
         (c["dataset"], m, s, c["epochs"])
         for c in args.checks
         for s in c["seeds"]
         for m in args.methods
     ]
-    runs.sort(key=lambda r: r[2])  # stable: seed-major within and across checks
     if args.jobs > 1:
         runs.sort(key=_cost, reverse=True)
+    runs.sort(key=lambda r: r[2])  # stable: seed-major within and across checks
     return runs
 
 

@@ -98,10 +98,13 @@ def test_options_override_the_preset(bench):
     assert [r[2] for r in bench.plan_runs(args)] == [3] * 6
 
 
-def test_parallel_runs_start_longest_first(bench):
-    args = bench.parse_args([])
-    first = bench.plan_runs(args)[0]
-    assert first[0] == "Mallat" and first[1] != "none"
+def test_parallel_runs_are_seed_major_longest_first(bench):
+    args = bench.parse_args(["--jobs", "2"])
+    runs = bench.plan_runs(args)
+    assert runs[0][0] == "Mallat" and runs[0][1] != "none"  # seed 0's longest
+    assert [r[2] for r in runs] == sorted(r[2] for r in runs)  # a stopped check keeps whole seeds
+    seed0 = [bench._cost(r) for r in runs if r[2] == 0]
+    assert seed0 == sorted(seed0, reverse=True)
 
 
 def test_tiny_run_prints_and_writes_the_comparison(bench, tmp_path, capsys):
