@@ -140,3 +140,27 @@ def test_driver_completes_a_run_left_running_after_its_trial_was_done(tmp_path):
     complete_untracked(ledger, [key], {"uri": uri, "reachable": True})
     assert client.get_run(runs[key].info.run_id).info.status == "FINISHED"
     assert untracked_trials(ledger, [t["key"] for t in plan]) == []
+
+
+def test_relaunch_of_a_finished_study_completes_its_untracked_runs(tmp_path):
+    """Every trial done, none in the store (the outage ended after the last trial): ``run`` has
+    nothing to train but still fills MLflow in, without starting Ray."""
+    import io
+
+    from ncsweep.sweep.driver import RunOptions, run_study
+    from ncsweep.sweep.tracking_hook import untracked_trials
+
+    storage, plan, running = _storage(tmp_path)
+    out = Ledger(storage).trial_dir(running)
+    (out / "metrics.json").write_text(json.dumps(dict.fromkeys(STAGES["stage2"].final_metrics, 0.5)))
+    Ledger(storage).update(running, tracked=False)
+    Ledger(storage).mark_done(running)
+    uri = f"sqlite:///{tmp_path / 'late.db'}"
+    stream = io.StringIO()
+    counts = run_study(storage / "study.yaml", storage, RunOptions(tracking_uri=uri), stream)
+    assert "already done" in stream.getvalue() and "not (fully) in the MLflow store" not in stream.getvalue()
+    assert sum(c.get("done", 0) for c in counts.values()) == len(plan)
+    _, runs = _runs(uri)
+    assert set(runs) == {t["key"] for t in plan} | {"parent"}
+    assert all(r.info.status == "FINISHED" for r in runs.values())
+    assert untracked_trials(Ledger(storage), [t["key"] for t in plan]) == []

@@ -189,6 +189,7 @@ def run_study(
         probe, _ = make_search(space, trials, ledger, lambda t: {})
         if all_done(probe):
             print(f"study {space.name}: all {len(trials)} trials already done", file=stream)
+            _track_leftovers(space, trials, ledger, opts, stream)
             return probe.counts()
         from ncsweep.sweep.heartbeat import Heartbeat
 
@@ -234,9 +235,7 @@ def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, strea
     from ncsweep.sweep.adaptive import make_search
     from ncsweep.sweep.tracking_hook import start_study_tracking
 
-    uri = opts.tracking_uri
-    if uri is None:
-        uri = f"sqlite:///{ledger.storage / 'mlflow.db'}"
+    uri = _tracking_uri(opts, ledger)
     tracking = start_study_tracking(uri or None, space.name, ledger.storage, space.raw, trials)
     if tracking and not tracking.get("reachable", True):
         print(f"MLflow store {uri} does not answer: the study runs untracked, "
@@ -253,6 +252,27 @@ def _fit(space, trials: list[TrialSpec], ledger: Ledger, opts: RunOptions, strea
     print(f"study {space.name} finished: {format_counts(counts)}", file=stream)
     _name_untracked(ledger, trials, tracking, uri, stream)
     return counts
+
+
+def _tracking_uri(opts: RunOptions, ledger: Ledger) -> str:
+    """--tracking-uri, else the study's own SQLite store ("" = untracked)."""
+    if opts.tracking_uri is None:
+        return f"sqlite:///{ledger.storage / 'mlflow.db'}"
+    return opts.tracking_uri
+
+
+def _track_leftovers(space, trials, ledger: Ledger, opts: RunOptions, stream) -> None:
+    """A relaunch that finds every trial done still completes the runs the store lacks (a kill
+    between the last trial's end and its run's close, an outage that has ended), or names them."""
+    from ncsweep.sweep.tracking_hook import start_study_tracking, untracked_trials
+
+    uri = _tracking_uri(opts, ledger)
+    if not uri or not untracked_trials(ledger, [t.key for t in trials]):
+        return
+    tracking = start_study_tracking(uri, space.name, ledger.storage, space.raw, trials)
+    if tracking and tracking.get("tracker") and tracking.get("reachable", True):
+        tracking["tracker"].end("FINISHED")
+    _name_untracked(ledger, trials, tracking, uri, stream)
 
 
 def _name_untracked(ledger: Ledger, trials, tracking, uri: str, stream) -> None:
