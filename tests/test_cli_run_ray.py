@@ -1,7 +1,7 @@
 """One tiny real study through the ``ncsweep run`` command (issue 14 §2, §5, §8): stdout stays
 clean (no Tune box or TensorBoard hint), running trials report epoch/total, a trial failing on
-bad data fails once without retries or tracebacks and the driver prints why, finished work is
-kept, and every metric reaches MLflow under one name with the commit in MLflow's own tag."""
+bad data fails once without retries or tracebacks and the driver prints why, so does a trial
+whose directory cannot be made (issue 13 §2), finished work is kept, and every metric reaches MLflow under one name with the commit in MLflow's own tag."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ SPACE = {
         "epochs_per_step": 1,
         "grid": {
             "dataset": ["SonyAIBORobotSurface1"],
-            "seed": [0, 1],
+            "seed": [0, 1, 2],
             "variants": [{"ssl": "none"}],
         },
     },
@@ -43,6 +43,13 @@ def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
     space = tmp / "space.yaml"
     space.write_text(yaml.safe_dump(SPACE))
+    from ncsweep.study import expand, parse_space
+
+    # seed 2's trial directory cannot be made: a plain file stands where it should be (root
+    # ignores permission bits, so this is the unwritable directory every user can reproduce)
+    blocked = next(t.key for t in expand(parse_space(SPACE)) if "seed2" in t.key)
+    (tmp / "st" / "trials").mkdir(parents=True)
+    (tmp / "st" / "trials" / blocked).write_text("in the way")
     env = {
         **os.environ,
         "RAY_AUTH_MODE": "disabled",
@@ -61,13 +68,13 @@ def study(tmp_path_factory):
 def _trials(storage: Path) -> dict[str, dict]:
     from ncsweep.sweep.ledger import Ledger
 
-    return {("seed1" if "seed1" in t["key"] else "seed0"): t for t in Ledger(storage).trials()}
+    return {f"seed{k}": t for t in Ledger(storage).trials() for k in (0, 1, 2) if f"seed{k}" in t["key"]}
 
 
 def test_exit_code_and_a_clean_stdout(study):
     _, proc = study
-    assert proc.returncode == 1, proc.stderr[-3000:]  # one trial failed
-    assert "1 trial(s) failed or were skipped" in proc.stderr
+    assert proc.returncode == 1, proc.stderr[-3000:]  # two trials failed
+    assert "2 trial(s) failed or were skipped" in proc.stderr
     for noise in ("Number of trials", "TensorBoard", "tensorboard", "View detailed results"):
         assert noise not in proc.stdout and noise not in proc.stderr
     at = max(proc.stderr.find("Traceback"), proc.stderr.find("SystemExit"))
@@ -90,6 +97,16 @@ def test_bad_data_fails_once_and_the_driver_says_why(study):
     assert trials["seed0"]["state"] == "done"  # the other trial's work is kept
     ok = storage / "trials" / trials["seed0"]["key"] / "metrics.json"
     assert json.loads(ok.read_text())["epochs"] == 3
+
+
+def test_unmakeable_trial_dir_fails_that_trial_once_and_the_rest_goes_on(study):
+    storage, proc = study
+    trials = _trials(storage)
+    assert trials["seed2"]["state"] == "failed" and "in the way" not in trials["seed2"]["error"]
+    assert "FileExistsError" in trials["seed2"]["error"] and trials["seed2"]["key"] in trials["seed2"]["error"]
+    said = [ln for ln in proc.stderr.splitlines() if "FAILED" in ln and "seed2" in ln]
+    assert len(said) == 1 and "not retried" in said[0], said
+    assert trials["seed0"]["state"] == "done"
 
 
 def test_status_text_after_the_run(study):

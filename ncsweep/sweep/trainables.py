@@ -13,6 +13,7 @@ Unset in normal use.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -36,6 +37,19 @@ FAIL_ENV = "NCSWEEP_TEST_FAIL"
 # Bad input fails the same way on every attempt: the trial fails once, without Tune's retries
 # and their tracebacks (issue 14 §2); the reason goes to the ledger and the driver's stderr.
 WILL_FAIL_AGAIN = (ConfigError, DataError)
+# Storage errors that a retry a second later meets again (issue 13 §2): a directory the trial
+# cannot write (permissions, a read-only mount, a file in its place) or a full disk. The trial
+# fails once with the path in its reason; `ncsweep resume` reruns it once the storage is fixed.
+STORAGE_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENOTDIR}
+)
+
+
+def will_fail_again(exc: BaseException) -> bool:
+    """Bad input, or storage that stays broken: not worth Tune's retries."""
+    if isinstance(exc, WILL_FAIL_AGAIN):
+        return True
+    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
 
 
 class InjectedFailure(RuntimeError):
@@ -124,9 +138,9 @@ class StudyTrainable(tune.Trainable):
             if self.trainer is None:
                 self._begin()
             metrics = self._train_some()
-        except WILL_FAIL_AGAIN as exc:
-            return self._fail_for_good(exc)
         except Exception as exc:
+            if will_fail_again(exc):
+                return self._fail_for_good(exc)
             Ledger(storage).safe_update(key, error=f"{type(exc).__name__}: {exc}")
             if getattr(self, "tracking", None) is not None:
                 self.tracking.end("FAILED")
