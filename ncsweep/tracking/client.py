@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ def default_tracking_uri(storage: Path) -> str:
 
 
 def sqlite_path(uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI, else None."""
-    if not uri.startswith("sqlite:"):
+    """The database file of a ``sqlite:///`` URI, else None. SQLAlchemy's reading:
+    ``sqlite:///runs/mlflow.db`` is relative to the working directory, ``sqlite:////abs``
+    absolute."""
+    if not uri.startswith("sqlite:///"):
         return None
-    return Path(unquote(urlparse(uri).path))
+    return Path(unquote(urlparse(uri).path[1:]))
 
 
 class CorruptStoreError(ValueError):
@@ -41,20 +44,23 @@ def check_sqlite(uri: str, storage: Path | None = None) -> None:
     db = sqlite_path(uri)
     if db is None or not db.is_file():
         return
-    db = Path("/" + str(db).lstrip("/")) if db.is_absolute() else db  # sqlite://// → //tmp
     try:
         with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as con:
             verdict = con.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         verdict = str(exc)
     if verdict != "ok":
-        where = storage or (db.parent if (db.parent / "study.yaml").is_file() else "STORAGE")
-        raise CorruptStoreError(
-            f"MLflow store {db} is corrupt ({verdict}). The study's storage directory holds "
-            f"every result: rebuild the runs into a new store with `ncsweep sync {where} "
-            f"--tracking-uri sqlite:///{db.with_name('mlflow-synced.db')}`, then pass that "
-            "--tracking-uri to tables, figures and dashboard (or move the new file over the old)."
-        )
+        raise CorruptStoreError(_way_out(db, verdict, storage))
+
+
+def _way_out(db: Path, why: str, storage: Path | None = None) -> str:
+    where = storage or (db.parent if (db.parent / "study.yaml").is_file() else "STORAGE")
+    return (
+        f"MLflow store {db} is corrupt ({why}). The study's storage directory holds "
+        f"every result: rebuild the runs into a new store with `ncsweep sync {where} "
+        f"--tracking-uri sqlite:///{db.with_name('mlflow-synced.db')}`, then pass that "
+        "--tracking-uri to tables, figures and dashboard (or move the new file over the old)."
+    )
 
 
 def artifact_location(uri: str) -> str | None:
@@ -66,13 +72,79 @@ def artifact_location(uri: str) -> str | None:
 
 def make_client(uri: str):
     """An ``MlflowClient``; for an HTTP server MLflow's own retries are shortened (ours bound the
-    total wait) unless the user set them."""
+    total wait) unless the user set them. A new SQLite store is created atomically."""
     if uri.startswith(("http://", "https://")):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    db = sqlite_path(uri)
+    if db is None:
+        return MlflowClient(tracking_uri=uri)
+    if not db.exists():
+        _create_sqlite(db)
+    try:
+        return MlflowClient(tracking_uri=uri)
+    except Exception as exc:  # noqa: BLE001 - any failure to set the store up
+        if not _holds_no_runs(db):
+            raise CorruptStoreError(_way_out(db, str(exc).splitlines()[0][:300])) from exc
+        aside = db.with_name(f"{db.name}.half-created-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(db, aside)
+        warnings.warn(
+            f"MLflow store {db} was left half-created (a process stopped while MLflow set it "
+            f"up: {str(exc).splitlines()[0][:200]}); it held no runs, so it was moved to "
+            f"{aside} and created again",
+            stacklevel=2,
+        )
+        _create_sqlite(db)
+        _forget_engine(uri)
+        return MlflowClient(tracking_uri=uri)
+
+
+def _forget_engine(uri: str) -> None:
+    """MLflow keeps one SQLAlchemy engine per URI for the process; its pooled connections still
+    point at the file that was moved aside. Disposing it makes the next open read the new one
+    (a private map of MLflow 3: where it is gone, a fresh process still opens the new file)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    engines = getattr(SqlAlchemyStore, "_engine_map", {})
+    engine = engines.pop(uri, None) if isinstance(engines, dict) else None
+    if engine is not None:
+        engine.dispose()
+
+
+def _create_sqlite(db: Path) -> None:
+    """MLflow sets a new SQLite store up with ~50 schema migrations; a process killed among them
+    leaves a file no later MLflow opens (found by benchmarks/faults.py: a driver SIGKILL in its
+    first second). So the store is built under a temporary name and linked into place whole;
+    of two processes creating it at once, the first link wins and both use that file."""
+    from mlflow import MlflowClient
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(f".{db.name}.creating-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        MlflowClient(tracking_uri=f"sqlite:///{tmp.resolve()}")  # runs the migrations
+        try:
+            os.link(tmp, db)  # never replaces a store another process finished first
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not db.exists():
+                os.replace(tmp, db)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _holds_no_runs(db: Path) -> bool:
+    """True when ``db`` has no run a user could lose (no ``runs`` table, or an empty one)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            return "runs" not in tables or con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    except sqlite3.DatabaseError:
+        return False  # unreadable: check_sqlite's clear error, never moved aside
 
 
 def experiment_id(client, name: str, uri: str) -> str:
