@@ -89,7 +89,8 @@ def bench_training(prior, n_tokens: int, n_classes: int, steps: int, device) -> 
 
 
 def bench_decoding(prior, stage1, n: int, guidance: float, device) -> float:
-    """Samples/s of iterative decoding + stage-1 decoding to series, in batches of 256."""
+    """Samples/s of iterative decoding + stage-1 decoding to series, at the trainer's compute
+    batch (MaskGIT.sampling_batch: one 256-sample noise block on a CPU, all n on a GPU)."""
     import torch
 
     from ncsweep.config import Stage2Config
@@ -100,6 +101,22 @@ def bench_decoding(prior, stage1, n: int, guidance: float, device) -> float:
     labels = torch.zeros(n, dtype=torch.long)
     gen = torch.Generator().manual_seed(0)
     return n / timed(lambda: generate(prior, stage1, n, labels, cfg, gen), device)
+
+
+def bench_sampling_batch(prior, n: int, device) -> tuple[float, float]:
+    """Iterative decoding alone, samples/s: one noise block per pass vs the compute batch the
+    trainer picks for this device (same samples either way, issue 15 §2)."""
+    import torch
+
+    from ncsweep.config.stage2 import SamplingConfig
+
+    cfg, labels = SamplingConfig(), torch.zeros(n, dtype=torch.long)
+
+    def rate(batch: int) -> float:
+        run = lambda: prior.sample(n, labels, cfg, torch.Generator().manual_seed(0), batch=batch)  # noqa: E731
+        return n / timed(run, device)
+
+    return rate(cfg.batch_size), rate(prior.sampling_batch(n, cfg, device))
 
 
 def bench_fcn(info, n_cas: int, device) -> tuple[float, float, float]:
@@ -143,6 +160,7 @@ def main(argv=None) -> None:
 
     import torch
 
+    from ncsweep.config.stage2 import SamplingConfig
     from ncsweep.data import REGISTRY
     from ncsweep.train.common import resolve_device
 
@@ -155,6 +173,8 @@ def main(argv=None) -> None:
     train_sps = bench_training(prior, n_tokens, info.n_classes, args.steps, device)
     decode = bench_decoding(prior, stage1, args.decode_n, 1.0, device)
     decode_cfg = bench_decoding(prior, stage1, args.decode_n, 2.0, device)
+    n_batch = max(args.decode_n, info.n_test)  # the FID set: every test series
+    per_block, per_auto = bench_sampling_batch(prior, n_batch, device)
     n_cas = max(1000, info.n_train)
     epoch_cas, epoch_eval, infer = bench_fcn(info, n_cas, device)
     fid_is = info.n_test / decode + 2 * info.n_test * infer
@@ -169,6 +189,10 @@ def main(argv=None) -> None:
         "train_epoch_s_est": round(-(-info.n_train // 256) / train_sps, 3),
         "decode_samples_per_s(s=1)": round(decode, 2),
         "decode_samples_per_s(s=2)": round(decode_cfg, 2),
+        f"sampling_batch(n={n_batch})": prior.sampling_batch(n_batch, SamplingConfig(), device),
+        "sample_samples_per_s@block256": round(per_block, 2),
+        "sample_samples_per_s@auto": round(per_auto, 2),
+        "sample_speedup_auto_vs_block": round(per_auto / per_block, 2),
         f"fcn_epoch_s(cas,n={n_cas})": round(epoch_cas, 3),
         "eval_fid_is_s_est": round(fid_is, 1),
         "eval_cas_s_est": round(cas, 1),

@@ -182,3 +182,46 @@ def test_class_ids_out_of_range_are_rejected():
         model.sample(2, torch.tensor([0, C + 1]), SamplingConfig(), torch.Generator())
     with pytest.raises(ValueError, match="labels"):
         model.sample(2, torch.tensor([-1, 0]), SamplingConfig(), torch.Generator())
+
+
+@pytest.mark.parametrize("guidance", [1.0, 2.5])
+def test_samples_do_not_depend_on_the_compute_batch(guidance):
+    """Noise is drawn per block of sampling.batch_size in one fixed order, so a GPU running
+    every sample in one pass (issue 15 §2) draws the same samples as a CPU running one block."""
+    cfg = SamplingConfig(steps=4, batch_size=8, guidance=guidance)
+    labels = torch.randint(0, C + 1, (29,), generator=torch.Generator().manual_seed(1))
+    model = tiny_prior()
+    runs = [model.sample(29, labels, cfg, torch.Generator().manual_seed(5), batch=b)
+            for b in (None, 8, 16, 24, 29, 1000)]  # fmt: skip
+    assert all(torch.equal(runs[0], r) for r in runs[1:])
+    calls = count_forwards(model)
+    model.sample(29, labels, cfg, torch.Generator().manual_seed(5), batch=1000)
+    assert max(calls) >= 29  # one pass holds every sample (x2 with guidance)
+
+
+def test_cpu_runs_one_block_and_a_gpu_batch_is_all_samples_up_to_a_cap():
+    model, cfg = tiny_prior(), SamplingConfig(batch_size=256)
+    assert model.sampling_batch(5000, cfg, torch.device("cpu")) == 256
+    assert model.sampling_batch(5000, cfg, torch.device("cuda")) == 5000
+    assert model.sampling_batch(10**7, cfg, torch.device("cuda")) == 2**23 // (N * K)
+    assert model.sampling_batch(100, cfg, torch.device("cuda")) == 256  # never below a block
+
+
+def test_a_pass_out_of_gpu_memory_is_halved_with_the_noise_it_drew():
+    """No GPU here: a pass over 6 samples raises torch's real OutOfMemoryError instead."""
+    cfg = SamplingConfig(steps=3, batch_size=4)
+    labels = torch.arange(14) % C
+    model = tiny_prior()
+    want = model.sample(14, labels, cfg, torch.Generator().manual_seed(2))
+    decode, sizes = model._decode, []
+
+    def small_memory(lab, c, noise):
+        sizes.append(len(lab))
+        if len(lab) > 6:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return decode(lab, c, noise)
+
+    model._decode = small_memory
+    got = model.sample(14, labels, cfg, torch.Generator().manual_seed(2), batch=12)
+    assert torch.equal(want, got)
+    assert sizes[0] == 12 and max(s for s in sizes[1:]) <= 6

@@ -117,42 +117,92 @@ class MaskGIT(nn.Module):
         labels: torch.Tensor | None,
         cfg: SamplingConfig,
         generator: torch.Generator,
+        batch: int | None = None,
     ) -> torch.Tensor:
-        """Iterative decoding (spec §2) in batches of ``cfg.batch_size`` → tokens (n, N) long.
-        ``labels`` None → unconditional. Random numbers come from ``generator`` (CPU) only."""
+        """Iterative decoding (spec §2) → tokens (n, N) long. ``labels`` None → unconditional.
+
+        Random numbers come from ``generator`` (CPU) in blocks of ``cfg.batch_size`` samples, in
+        the same order whatever the compute batch, so ``batch`` (samples per forward pass;
+        default :meth:`sampling_batch`: one block on a CPU, as many as fit on a GPU) changes the
+        speed, never which numbers a sample gets. A batch that runs out of GPU memory is split
+        in halves and run again with the numbers it already drew."""
         device = self.pos_emb.device
         if labels is None:
             labels = torch.full((n,), self.uncond_id, dtype=torch.long)
         labels = labels.long().cpu()
         if labels.shape != (n,) or labels.min() < 0 or labels.max() > self.uncond_id:
             raise ValueError(f"labels must be (n,) ids in [0, {self.uncond_id}], got {labels}")
+        block = cfg.batch_size
+        batch = max(block, (batch or self.sampling_batch(n, cfg, device)) // block * block)
         was_training = self.training
         self.eval()
-        out = [
-            self._decode(labels[i : i + cfg.batch_size].to(device), cfg, generator)
-            for i in range(0, n, cfg.batch_size)
-        ]
+        out = []
+        for i in range(0, n, batch):
+            part = labels[i : i + batch]
+            blocks = [self._noise(len(part[j : j + block]), cfg, generator)
+                      for j in range(0, len(part), block)]  # fmt: skip
+            steps = [(torch.cat([b[t][0] for b in blocks]), torch.cat([b[t][1] for b in blocks]))
+                     for t in range(cfg.steps)]  # fmt: skip
+            out.append(self._decode_fitting(part, steps, cfg))
         self.train(was_training)
         return torch.cat(out).cpu() if out else torch.empty(0, self.n_tokens, dtype=torch.long)
 
-    def _gumbel(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-        u = torch.rand(shape, generator=generator, dtype=torch.float64).clamp_(1e-20, 1.0)
-        return (-torch.log(-torch.log(u))).float().to(self.pos_emb.device)
+    def sampling_batch(self, n: int, cfg: SamplingConfig, device: torch.device) -> int:
+        """Samples per forward pass. CPU: one block of ``cfg.batch_size`` (one thread decodes as
+        fast at 32 as at 512, benchmarks/stage2_throughput.py). GPU: every sample at once, up to
+        ~2^23 elements of noise per step (~32 MB) per pass; :meth:`sample` halves it on OOM."""
+        if device.type != "cuda":
+            return cfg.batch_size
+        cap = max(1, SAMPLE_ELEMENTS // (self.n_tokens * self.codebook_size))
+        return max(cfg.batch_size, min(n, cap))
 
-    def _decode(self, labels: torch.Tensor, cfg: SamplingConfig, generator) -> torch.Tensor:
-        b, n, k = labels.shape[0], self.n_tokens, self.codebook_size
+    def _noise(self, b: int, cfg: SamplingConfig, generator: torch.Generator) -> list[tuple]:
+        """One block's Gumbel noise for every decoding step, drawn in the order decoding uses it:
+        per step (b, N, K) for the categorical draw, then (b, N) for the confidences."""
+        n, k = self.n_tokens, self.codebook_size
+        return [
+            (_gumbel((b, n, k), generator), _gumbel((b, n), generator)) for _ in range(cfg.steps)
+        ]
+
+    def _decode_fitting(self, labels: torch.Tensor, noise: list[tuple], cfg) -> torch.Tensor:
+        device = self.pos_emb.device
+        try:
+            moved = [(a.to(device), c.to(device)) for a, c in noise]
+            return self._decode(labels.to(device), cfg, moved).cpu()
+        except torch.OutOfMemoryError:
+            if len(labels) <= 1:
+                raise
+            torch.cuda.empty_cache()
+            h = len(labels) // 2
+            halves = [[(a[sl], c[sl]) for a, c in noise] for sl in (slice(0, h), slice(h, None))]
+            return torch.cat([self._decode_fitting(labels[:h], halves[0], cfg),
+                              self._decode_fitting(labels[h:], halves[1], cfg)])  # fmt: skip
+
+    def _decode(
+        self, labels: torch.Tensor, cfg: SamplingConfig, noise: list[tuple]
+    ) -> torch.Tensor:
+        b, n = labels.shape[0], self.n_tokens
         tokens = torch.zeros(b, n, dtype=torch.long, device=labels.device)
         mask = torch.ones(b, n, dtype=torch.bool, device=labels.device)
-        for t in range(cfg.steps):
+        for t, (g_draw, g_conf) in enumerate(noise):
             logits = self.guided_logits(tokens, labels, mask, cfg.guidance) / cfg.temperature
             logp = logits.log_softmax(-1)  # (B, N, K)
-            drawn = (logp + self._gumbel((b, n, k), generator)).argmax(-1)  # categorical sample
+            drawn = (logp + g_draw).argmax(-1)  # categorical sample
             tokens = torch.where(mask, drawn, tokens)  # keep already fixed tokens
             conf = logp.gather(-1, tokens[..., None])[..., 0]  # (B, N) log p of chosen token
             anneal = cfg.gumbel_scale * (1.0 - (t + 1) / cfg.steps)
-            conf = conf + anneal * self._gumbel((b, n), generator)
+            conf = conf + anneal * g_conf
             conf = conf.masked_fill(~mask, float("inf"))  # fixed tokens are never re-masked
             keep_masked = n_masked_decode(t, cfg.steps, n, self.schedule)
             lowest = conf.argsort(dim=1)[:, :keep_masked]  # least confident positions
             mask = torch.zeros_like(mask).scatter_(1, lowest, True)
         return tokens
+
+
+SAMPLE_ELEMENTS = 2**23  # noise elements per decoding step and GPU pass (x4 bytes)
+
+
+def _gumbel(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Standard Gumbel noise, drawn in float64 on the CPU generator, returned as float32 (CPU)."""
+    u = torch.rand(shape, generator=generator, dtype=torch.float64).clamp_(1e-20, 1.0)
+    return (-torch.log(-torch.log(u))).float()

@@ -12,6 +12,7 @@ import torch
 from ncsweep.config.stage2 import Stage2Config
 from ncsweep.metrics.generative import cas_labels, fid_is
 from ncsweep.models.maskgit import MaskGIT
+from ncsweep.train.common import inference_batch
 from ncsweep.train.evaluator import accuracy, fit_fcn, predict
 
 
@@ -28,7 +29,8 @@ def generate(
     tokens = prior.sample(n, labels, cfg.sampling, generator)  # (n, N)
     device = prior.pos_emb.device
     stage1.eval()
-    out = [stage1.decode_tokens(t.to(device)).cpu() for t in tokens.split(cfg.sampling.batch_size)]
+    per_pass = inference_batch(device, stage1.length)  # not the noise block: any size, same series
+    out = [stage1.decode_tokens(t.to(device)).cpu() for t in tokens.split(per_pass)]
     return torch.cat(out) if out else torch.empty(0)
 
 

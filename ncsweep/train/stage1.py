@@ -15,13 +15,8 @@ import torch
 
 from ncsweep.config import Stage1Config, from_dict
 from ncsweep.train.base import Trainer
-from ncsweep.train.common import CheckpointError, Report, load_checkpoint
+from ncsweep.train.common import CheckpointError, Report, inference_batch, load_checkpoint
 from ncsweep.train.common import shuffled_batches as _batches
-
-# series × length per validation/probe forward. A GPU wants large batches; on a CPU the
-# activations must stay in cache: at L = 1024 one thread validates 2x faster at 32 series than
-# at 512 (2.1 vs 4.1 ms per series, issue 15)
-EVAL_ELEMENTS = {"cuda": 2**19, "cpu": 2**15}
 
 
 class Stage1Trainer(Trainer):
@@ -93,10 +88,8 @@ class Stage1Trainer(Trainer):
 
     @property
     def eval_batch(self) -> int:
-        """Series per inference pass (no activations kept for a backward): EVAL_ELEMENTS
-        samples for this device type, 16 to 4096 series."""
-        budget = EVAL_ELEMENTS["cuda" if self.device.type == "cuda" else "cpu"]
-        return max(16, min(4096, budget // self.data.length))
+        """Series per inference pass (``common.inference_batch``)."""
+        return inference_batch(self.device, self.data.length)
 
     def _eval_batches(self, x: torch.Tensor, fn) -> list[Any]:
         with torch.inference_mode():
