@@ -16,9 +16,10 @@ def probe_accuracy(
     y_test: np.ndarray,
     knn_k: int = _D.knn_k,
     svm_c: float = _D.svm_c,
+    svm_max_iter: int = _D.svm_max_iter,
 ) -> dict[str, float]:
     """KNN (k=5, Euclidean) and linear SVM (C=1) accuracy on MinMax(-1, 1)-scaled features
-    (k and C: ``ProbeConfig``).
+    (k, C and the solver's iteration bound: ``ProbeConfig``).
 
     The scaler is fit on the train features only; both probes train on the full train split and
     score the full test split.
@@ -33,7 +34,7 @@ def probe_accuracy(
     knn = KNeighborsClassifier(n_neighbors=k).fit(a, y_train)
     out = {"knn_acc": float((knn.predict(b) == y_test).mean())}
     if len(np.unique(y_train)) > 1:
-        svm = SVC(kernel="linear", C=svm_c).fit(a, y_train)
+        svm = SVC(kernel="linear", C=svm_c, max_iter=svm_max_iter).fit(a, y_train)
         out["svm_acc"] = float((svm.predict(b) == y_test).mean())
     else:  # one class in train: SVC refuses; every prediction is that class
         out["svm_acc"] = float((y_test == y_train[0]).mean())

@@ -119,7 +119,9 @@ class Stage1Trainer(Trainer):
         if f_test is None:
             f_test = torch.cat(self._eval_batches(self.x_test, self.model.features)).cpu().numpy()
         data, probe = self.data, self.cfg.probe
-        return probe_accuracy(f_train, data.y_train, f_test, data.y_test, probe.knn_k, probe.svm_c)
+        return probe_accuracy(
+            f_train, data.y_train, f_test, data.y_test, probe.knn_k, probe.svm_c, probe.svm_max_iter
+        )
 
     def final_metrics(self) -> dict[str, float]:
         last = self.last
