@@ -67,6 +67,34 @@ def test_resume_refuses_other_config(tmp_path):
         run_stage1(tiny_stage1("vibcreg", "gauss", optim={"epochs": 1}), tmp_path)
 
 
+def test_checkpoint_from_before_a_late_field_resumes_at_its_default(tmp_path):
+    """A checkpoint written before a config field existed (``late()``: probe.svm_max_iter,
+    ssl.bt_eps, ...) resumes under a config that leaves the field at its default, as its trial
+    key does; the field away from its default is another config (found when a running
+    benchmarks/reproduce.py check refused its own checkpoints after svm_max_iter was added)."""
+    import torch
+
+    from ncsweep.config import Stage1Config, to_dict
+    from ncsweep.config.base import without_late_defaults
+
+    cfg = tiny_stage1("none", optim={"epochs": 3}, run={"checkpoint_every": 2})
+    part = Stage1Trainer(cfg, tmp_path)
+    part.train_epoch(), part.train_epoch()
+    ckpt = tmp_path / "checkpoint.pt"
+    payload = torch.load(ckpt, weights_only=False)
+    payload["config"] = without_late_defaults(Stage1Config, to_dict(cfg))
+    assert "probe" not in payload["config"] and "bt_eps" not in payload["config"]["ssl"]
+    torch.save(payload, ckpt)
+    other = tiny_stage1("none", optim={"epochs": 3}, run={"checkpoint_every": 2},
+                        probe={"svm_max_iter": 5})  # fmt: skip
+    with pytest.raises(CheckpointError, match="probe.svm_max_iter"):
+        Stage1Trainer(other, tmp_path).resume_latest()
+    final = run_stage1(cfg, tmp_path)
+    assert final["epochs"] == 3
+    history = (tmp_path / "history.jsonl").read_text().splitlines()
+    assert [json.loads(h)["epoch"] for h in history] == [1, 2, 3]
+
+
 def test_checkpoint_carries_config_and_loads(tmp_path):
     cfg = tiny_stage1("none", optim={"epochs": 1})
     run_stage1(cfg, tmp_path)

@@ -242,13 +242,25 @@ def resume_free(stage: str) -> frozenset[Any]:
     return RESUME_FREE | frozenset(refs)
 
 
+def _comparable(stage: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``config`` without the late fields that hold their default, as trial keys see it: a
+    checkpoint written before a field existed resumes under a config that leaves it alone."""
+    from ncsweep.config.base import without_late_defaults
+    from ncsweep.stages import STAGES
+
+    if stage not in STAGES:
+        return config
+    return without_late_defaults(STAGES[stage].config_class, config, STAGES[stage].config_section)
+
+
 def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> dict[str, Any]:
     """Load model, optimizer, schedule, RNG and progress of ``trainer`` from its checkpoint.
 
     Refuses a checkpoint trained with another config (a resumed run never mixes two studies).
     """
     payload = load_checkpoint(Path(path), expect_stage=trainer.stage)
-    diffs = config_mismatch(payload["config"], now_config, resume_free(trainer.stage))
+    saved, now = _comparable(trainer.stage, payload["config"]), _comparable(trainer.stage, now_config)
+    diffs = config_mismatch(saved, now, resume_free(trainer.stage))
     if diffs:
         raise CheckpointError(
             f"{path} was trained with another config; refusing to resume:\n  " + "\n  ".join(diffs)
