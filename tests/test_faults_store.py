@@ -84,3 +84,24 @@ def _opens(db) -> bool:
 
     MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()
     return True
+
+
+def test_a_store_locked_by_a_writer_is_never_moved_aside(tmp_path):
+    """A fresh store with no runs yet, held by another process's write: opening it fails with
+    "database is locked", which is not a half-created store; moving it aside would lose that
+    writer's work."""
+    made = tmp_path / "made.db"
+    C.make_client(f"sqlite:///{made}")
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(made.read_bytes())
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(Exception, match="locked") as err:
+            C.make_client(f"sqlite:///{db}")
+        assert not isinstance(err.value, C.CorruptStoreError)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not list(tmp_path.glob("mlflow.db.half-created-*"))
+    C.make_client(f"sqlite:///{db}").search_experiments()

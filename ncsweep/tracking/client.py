@@ -86,13 +86,16 @@ def make_client(uri: str):
     try:
         return MlflowClient(tracking_uri=uri)
     except Exception as exc:  # noqa: BLE001 - any failure to set the store up
+        why = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        if "locked" in why or "busy" in why:  # another process is writing it: not broken, and
+            raise  # moving a live store aside would lose that process's writes
         if not _holds_no_runs(db):
-            raise CorruptStoreError(_way_out(db, str(exc).splitlines()[0][:300])) from exc
+            raise CorruptStoreError(_way_out(db, why)) from exc
         aside = db.with_name(f"{db.name}.half-created-{time.strftime('%Y%m%d-%H%M%S')}")
         os.replace(db, aside)
         warnings.warn(
             f"MLflow store {db} was left half-created (a process stopped while MLflow set it "
-            f"up: {str(exc).splitlines()[0][:200]}); it held no runs, so it was moved to "
+            f"up: {why[:200]}); it held no runs, so it was moved to "
             f"{aside} and created again",
             stacklevel=2,
         )
