@@ -286,7 +286,7 @@ def _name_untracked(ledger: Ledger, trials, tracking, uri: str, stream) -> None:
     keys = untracked_trials(ledger, [t.key for t in trials])
     if not keys:
         return
-    flag = "" if uri == f"sqlite:///{ledger.storage / 'mlflow.db'}" else f" --tracking-uri {uri}"
+    flag = "" if uri == _tracking_uri(RunOptions(), ledger) else f" --tracking-uri {uri}"
     shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
     print(
         f"{len(keys)} finished trial(s) are not (fully) in the MLflow store {uri}: {shown}. "
