@@ -5,7 +5,9 @@ Trains the naive VQ-VAE (ssl=none), Barlow Twins and VIbCReg with the study's st
 for a few seeds, probes (KNN k=5, linear SVM) on the whole test split, and prints per method the
 mean ± sd over seeds, the per-seed paired difference to the baseline (mean ± sd) and a two-sided
 Wilcoxon signed-rank p-value (scipy.stats.wilcoxon) where there are enough seeds for the exact
-test to reach p < 0.05 (6 non-zero pairs: with n pairs its smallest p is 2/2^n, 0.0625 at n=5).
+test to reach p < 0.05 (6 non-zero pairs: with n pairs its smallest p is 2/2^n, 0.0625 at n=5),
+and for k = 2 .. n-1 the share of k-seed subsets whose mean difference keeps the sign of the
+mean over all n seeds (how many seeds the verdict needs before it stops depending on the draw).
 
 Writes <out>/reproduce.json (settings, every run, the summary) and <out>/reproduce.png (probe
 accuracy per method and seed; accuracy vs epoch when --probe-every is set). Each run trains in

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from itertools import combinations
 
 ALPHA = 0.05  # a Wilcoxon p is reported only where the exact test could go below this
 
@@ -41,6 +42,7 @@ def paired_difference(method: dict[int, float], baseline: dict[int, float]) -> d
     out["n_above"] = sum(d > 0 for d in diff)  # seeds where the method beats the baseline
     out["n_below"] = sum(d < 0 for d in diff)
     out["min_attainable_p"] = min_exact_p(len(nonzero))
+    out["subset_agreement"] = subset_agreement(diff)
     out["p"], out["note"] = None, ""
     if not nonzero and diff:
         out["p"], out["note"] = 1.0, "all differences are zero"
@@ -50,6 +52,21 @@ def paired_difference(method: dict[int, float], baseline: dict[int, float]) -> d
         from scipy.stats import wilcoxon
 
         out["p"] = float(wilcoxon(nonzero, alternative="two-sided").pvalue)
+    return out
+
+
+def subset_agreement(diff: list[float]) -> dict[int, float]:
+    """{k: share of the k-seed subsets whose mean difference has the sign of the mean over all
+    seeds}, k = 1 .. n-1: how many seeds a check needs before its verdict stops depending on which
+    seeds it drew (issue 11 §4). Empty when the overall mean is zero or there are < 2 seeds."""
+    total = sum(diff)
+    if len(diff) < 2 or total == 0.0:
+        return {}
+    sign = math.copysign(1.0, total)
+    out = {}
+    for k in range(1, len(diff)):
+        sums = [sum(c) for c in combinations(diff, k)]
+        out[k] = sum(x != 0.0 and math.copysign(1.0, x) == sign for x in sums) / len(sums)
     return out
 
 
@@ -91,7 +108,12 @@ def report(summary: dict, args, baseline: str) -> str:
 def _diff_line(d: dict) -> str:
     per_seed = " ".join(f"{x:+.3f}" for x in d["diff"])
     wins = f"above in {d['n_above']}, below in {d['n_below']} of {d['n']} seeds"
-    return f"{fmt(d)}  (per seed: {per_seed}; {wins}); {fmt_test(d)}"
+    line = f"{fmt(d)}  (per seed: {per_seed}; {wins}); {fmt_test(d)}"
+    agree = d.get("subset_agreement") or {}
+    if len(agree) > 1:
+        shares = ", ".join(f"{k}: {v:.0%}" for k, v in agree.items() if k > 1)
+        line += f"; subsets of k seeds with the same sign: {shares}"
+    return line
 
 
 def build_summary(records: list[dict], baseline: str, probes: tuple[str, ...]) -> dict:

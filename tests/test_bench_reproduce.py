@@ -52,6 +52,19 @@ def test_too_few_seeds_gives_no_p_and_says_why(stats):
     assert d6["n"] == 6 and d6["n_nonzero"] == 5 and d6["p"] is None
 
 
+def test_subset_agreement_counts_seed_subsets_that_keep_the_sign(stats):
+    # overall mean > 0 with one seed of four below: alone it has the other sign (1 of 4
+    # singletons); of the six pairs only (+0.05, -0.05) fails (a zero sum has no sign); every
+    # triple sums to > 0.
+    agree = stats.subset_agreement([0.1, 0.1, 0.05, -0.05])
+    assert agree == {1: pytest.approx(3 / 4), 2: pytest.approx(5 / 6), 3: 1.0}
+    zero = stats.subset_agreement([0.1, -0.1, 0.2])
+    assert zero == {1: pytest.approx(2 / 3), 2: pytest.approx(2 / 3)}
+    assert stats.subset_agreement([0.1]) == {} and stats.subset_agreement([0.1, -0.1]) == {}
+    d = stats.paired_difference({0: 0.6, 1: 0.7, 2: 0.4}, {0: 0.5, 1: 0.5, 2: 0.5})
+    assert d["subset_agreement"] == stats.subset_agreement(d["diff"])
+
+
 def test_pairs_only_seeds_both_methods_have(stats):
     d = stats.paired_difference({0: 0.7, 1: 0.8, 2: 0.9}, {1: 0.6, 2: 0.6, 7: 0.1})
     assert d["seeds"] == [1, 2] and d["diff"] == pytest.approx([0.2, 0.3])
