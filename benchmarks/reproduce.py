@@ -219,7 +219,8 @@ def refuse_other_config(run_dir: Path, cfg) -> None:
     if diffs:
         raise SystemExit(
             f"benchmarks/reproduce.py: {run_dir} holds a finished run trained with another "
-            "config:\n  " + "\n  ".join(d.replace("checkpoint", "that run", 1) for d in diffs)
+            "config:\n  "
+            + "\n  ".join(d.replace("checkpoint", "that run", 1) for d in diffs)
             + "\nUse another --out (or delete that folder to train it again)."
         )
 

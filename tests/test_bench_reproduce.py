@@ -158,8 +158,9 @@ def test_tiny_run_prints_and_writes_the_comparison(bench, tmp_path, capsys):
         tmp_path / "runs/SonyAIBORobotSurface1/e4/none/seed0/history.jsonl"
     ).read_text() == before
     # another probe cadence is the same run (reused); another ζ is not, and is refused by name
-    assert bench.main([*argv, "--probe-every", "0"])["runs"][0]["knn_acc"] == runs["none", 0][
-        "knn_acc"
-    ]
+    assert (
+        bench.main([*argv, "--probe-every", "0"])["runs"][0]["knn_acc"]
+        == runs["none", 0]["knn_acc"]
+    )
     with pytest.raises(SystemExit, match=r"barlowtwins/seed0 holds a finished run.*\n.*ssl\.zeta"):
         bench.main([*argv, "--zeta", "0.5"])
