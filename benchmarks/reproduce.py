@@ -208,20 +208,18 @@ def refuse_other_config(run_dir: Path, cfg) -> None:
     import yaml
 
     from ncsweep.config import to_dict
-    from ncsweep.train.common import CONFIG, _comparable, config_mismatch, resume_free
+    from ncsweep.train.common import CONFIG, stage_config_mismatch
 
     saved_path = run_dir / CONFIG
     if not saved_path.is_file():
         return  # metrics without a config: written by hand, nothing to compare
-    saved = _comparable("stage1", yaml.safe_load(saved_path.read_text()) or {})
-    now = _comparable("stage1", to_dict(cfg))
-    diffs = config_mismatch(saved, now, resume_free("stage1") | REUSE_FREE)
+    saved = yaml.safe_load(saved_path.read_text()) or {}
+    diffs = stage_config_mismatch("stage1", saved, to_dict(cfg), REUSE_FREE, "that run")
     if diffs:
         raise SystemExit(
             f"benchmarks/reproduce.py: {run_dir} holds a finished run trained with another "
-            "config:\n  "
-            + "\n  ".join(d.replace("checkpoint", "that run", 1) for d in diffs)
-            + "\nUse another --out (or delete that folder to train it again)."
+            "config:\n  " + "\n  ".join(diffs) + "\nUse another --out (or delete that folder "
+            "to train it again)."
         )
 
 

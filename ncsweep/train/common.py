@@ -215,10 +215,13 @@ RESUME_FREE = WHERE_NOT_WHAT
 
 
 def config_mismatch(
-    saved: Mapping[str, Any], now: Mapping[str, Any], free: Collection[Any] = RESUME_FREE
+    saved: Mapping[str, Any],
+    now: Mapping[str, Any],
+    free: Collection[Any] = RESUME_FREE,
+    saved_as: str = "checkpoint",
 ) -> list[str]:
     """Dotted keys where a checkpoint's config dict differs from ``now`` (where-to-run keys and
-    the ``free`` sections aside)."""
+    the ``free`` sections aside); ``saved_as`` names the saved side in each line."""
     diffs = []
     for section, values in now.items():
         if section in free:
@@ -229,7 +232,7 @@ def config_mismatch(
             old = saved.get(section, {}).get(key) if key else saved.get(section)
             if old != value:
                 name = f"{section}.{key}" if key else section
-                diffs.append(f"{name}: checkpoint {old!r} vs config {value!r}")
+                diffs.append(f"{name}: {saved_as} {old!r} vs config {value!r}")
     return diffs
 
 
@@ -253,14 +256,31 @@ def _comparable(stage: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
     return without_late_defaults(STAGES[stage].config_class, config, STAGES[stage].config_section)
 
 
+def stage_config_mismatch(
+    stage: str,
+    saved: Mapping[str, Any],
+    now: Mapping[str, Any],
+    also_free: Collection[Any] = (),
+    saved_as: str = "checkpoint",
+) -> list[str]:
+    """What keeps a run saved with ``saved`` from standing for one configured as ``now``: the
+    differences a resume refuses (late fields at their default and ``resume_free`` keys aside,
+    and ``also_free``)."""
+    return config_mismatch(
+        _comparable(stage, saved),
+        _comparable(stage, now),
+        resume_free(stage) | frozenset(also_free),
+        saved_as,
+    )
+
+
 def restore_trainer(trainer: Any, path: Path, now_config: Mapping[str, Any]) -> dict[str, Any]:
     """Load model, optimizer, schedule, RNG and progress of ``trainer`` from its checkpoint.
 
     Refuses a checkpoint trained with another config (a resumed run never mixes two studies).
     """
     payload = load_checkpoint(Path(path), expect_stage=trainer.stage)
-    saved, now = _comparable(trainer.stage, payload["config"]), _comparable(trainer.stage, now_config)
-    diffs = config_mismatch(saved, now, resume_free(trainer.stage))
+    diffs = stage_config_mismatch(trainer.stage, payload["config"], now_config)
     if diffs:
         raise CheckpointError(
             f"{path} was trained with another config; refusing to resume:\n  " + "\n  ".join(diffs)
